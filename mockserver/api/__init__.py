@@ -1,0 +1,1 @@
+"""HTTP handlers, one module per API family plus the control plane and media."""

@@ -1,0 +1,76 @@
+"""``create_app``: an ASGI app whose routes are the operations of the specs in ``openapi/``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mockserver.api import control, media, nuro
+from mockserver.clock import TimeSource
+from mockserver.config import Config
+from mockserver.errors import MockError
+from mockserver.http import (
+    Handler,
+    JSONResponse,
+    endpoint,
+    http_exception_handler,
+    mock_error_handler,
+    unexpected_error_handler,
+)
+from mockserver.spec import ApiSpec, SpecError
+from mockserver.state import MockState
+
+
+def all_handlers() -> dict[str, Handler]:
+    """Every implemented operation's handler, by operationId."""
+    return {**nuro.handlers(), **control.handlers(), **media.handlers()}
+
+
+def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
+    ops = state.spec.operations
+    missing = sorted(set(ops) - set(handlers))
+    if missing:
+        raise SpecError(f"operations without a handler: {', '.join(missing)}")
+    routes: list[Route] = []
+    for op_id, op in ops.items():
+        methods = [op.method] + (["HEAD"] if op.method == "GET" else [])
+        routes.append(Route(op.path, endpoint(op, handlers[op_id], state), methods=methods))
+    return routes
+
+
+def create_app(
+    config: Config | None = None,
+    *,
+    time_source: TimeSource = time.time,
+    spec: ApiSpec | None = None,
+) -> Starlette:
+    """Build the mock. ``time_source`` is the only real-time input (tests may inject their own)."""
+    state = MockState.build(config or Config(), time_source, spec)
+
+    async def product_spec(request: Request) -> Response:
+        return JSONResponse(state.spec.product_document)
+
+    async def control_spec(request: Request) -> Response:
+        return JSONResponse(state.spec.control_document)
+
+    routes = [
+        Route("/openapi.json", product_spec, methods=["GET"]),
+        Route("/_mock/openapi.json", control_spec, methods=["GET"]),
+        *_routes(state, all_handlers()),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            MockError: mock_error_handler,
+            Exception: unexpected_error_handler,
+        },
+    )
+    app.state.mock = state
+    return app

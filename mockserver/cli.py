@@ -1,0 +1,104 @@
+"""The ``musicapi-mock`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+
+from mockserver.config import CLOCK_MODES, Config, ConfigError, NuroMode, env_default, parse_clock
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="start the mock server",
+        description="Start the mock server. Every option falls back to an environment variable.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    serve.add_argument("--host", default=env_default("host", "127.0.0.1"),
+                       help="interface to bind [env MUSICAPI_MOCK_HOST]")
+    serve.add_argument("--port", type=_int, default=_int(env_default("port", "8000")),
+                       help="port to bind; 0 picks a free port and prints it [env MUSICAPI_MOCK_PORT]")
+    serve.add_argument("--clock", choices=CLOCK_MODES, default=env_default("clock", "fast"),
+                       help="instant: tasks finish at once; fast: a few seconds; realistic: as documented "
+                            "(30-60 s for Nuro); manual: time moves only via POST /_mock/clock/advance "
+                            "[env MUSICAPI_MOCK_CLOCK]")
+    serve.add_argument("--nuro", default=env_default("nuro", "gone"),
+                       help="gone: 410 Gone (as the live service); legacy: the documented Nuro behaviour; "
+                            "an ISO-8601 instant: legacy until then on the virtual clock, 410 after "
+                            "[env MUSICAPI_MOCK_NURO]")
+    serve.add_argument("--seed", type=_int, default=_int(env_default("seed", "0")),
+                       help="seed for ids, durations and audio [env MUSICAPI_MOCK_SEED]")
+    serve.add_argument("--log-level", default=env_default("log_level", "warning"),
+                       choices=["critical", "error", "warning", "info", "debug"],
+                       help="server log level [env MUSICAPI_MOCK_LOG_LEVEL]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="musicapi-mock",
+        description="Offline, stateful mock server and contract-test kit for MusicAPI.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _serve_parser(sub)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Turn parsed ``serve`` arguments into a :class:`Config`."""
+    return Config(
+        host=args.host,
+        port=args.port,
+        clock=parse_clock(args.clock),
+        nuro=NuroMode.parse(args.nuro),
+        seed=args.seed,
+    )
+
+
+def serve(config: Config, log_level: str = "warning") -> None:
+    """Run the server until interrupted, printing the URL it listens on."""
+    import uvicorn
+
+    from mockserver.app import create_app
+
+    app = create_app(config)
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.host, config.port))
+    sock.listen(2048)  # connections made right after the banner queue instead of being refused
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"musicapi-mock listening on http://{host}:{port}", flush=True)
+    print(f"  clock: {config.clock}  nuro: {config.nuro.describe()}  seed: {config.seed}", flush=True)
+    print(f"  control plane: http://{host}:{port}/_mock/  spec: http://{host}:{port}/openapi.json", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off"))
+    server.run(sockets=[sock])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            serve(config_from_args(args), args.log_level)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    except OSError as exc:
+        print(f"musicapi-mock: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The error catalog: every error the mock can answer, each one entry with a stable id.
+
+Handlers raise :class:`MockError` with a catalog entry; one place (``http.render_error``) turns it
+into the family's own body format. The catalog is what the docs, the scenario triggers and the
+contract tests enumerate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+#: Error types whose errors refund a debit that was not processed (Nuro error-handling page).
+REFUND_TYPES = frozenset({"api_error", "timeout", "bad_request", "forbidden"})
+
+NURO_CREATE = "nuroCreate"
+NURO_GET = "nuroGetTask"
+NURO_OPS = (NURO_CREATE, NURO_GET)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    """One documented (or protocol-level) error."""
+
+    id: str
+    status: int
+    type: str
+    message: str
+    #: Operation ids that can raise it; empty means any operation.
+    operations: tuple[str, ...] = ()
+    #: Where the error comes from (document and section), for the generated docs.
+    source: str = ""
+    #: The error is raised by a task that fails after it was accepted, not by a request.
+    task_failure: bool = False
+
+    @property
+    def refunds(self) -> bool:
+        """Whether its type qualifies for a refund (when a debit exists and was not processed)."""
+        return self.type in REFUND_TYPES
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """What an error body says about credits."""
+
+    processed: bool
+    already: bool
+
+
+class MockError(Exception):
+    """A domain error: a catalog entry plus what this occurrence adds."""
+
+    def __init__(
+        self,
+        spec: ErrorSpec,
+        message: str | None = None,
+        *,
+        refund: Refund | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.message = message if message is not None else spec.message
+        self.refund = refund
+        self.headers = dict(headers or {})
+        super().__init__(f"{spec.id}: {self.message}")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """An immutable, ordered set of :class:`ErrorSpec` keyed by id."""
+
+    entries: Mapping[str, ErrorSpec] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, *specs: ErrorSpec) -> Catalog:
+        """Build a catalog; ids must be unique."""
+        table: dict[str, ErrorSpec] = {}
+        for spec in specs:
+            if spec.id in table:
+                raise ValueError(f"duplicate error id {spec.id}")
+            table[spec.id] = spec
+        return cls(MappingProxyType(table))
+
+    def __getitem__(self, error_id: str) -> ErrorSpec:
+        return self.entries[error_id]
+
+    def __contains__(self, error_id: object) -> bool:
+        return error_id in self.entries
+
+    def __iter__(self) -> Iterator[ErrorSpec]:
+        return iter(self.entries.values())
+
+    def get(self, error_id: str) -> ErrorSpec | None:
+        """The entry, or None."""
+        return self.entries.get(error_id)
+
+    def for_operation(self, operation_id: str) -> list[ErrorSpec]:
+        """Entries that ``operation_id`` can raise."""
+        return [e for e in self if not e.operations or operation_id in e.operations]
+
+
+_NURO_ERR = "seeds/002 Nuro error handling"
+_SONIC_ERR = "reference §5.1 (docs error page)"
+
+CATALOG = Catalog.of(
+    # --- protocol-level errors, any operation, rendered in the family's format ---
+    ErrorSpec("request.malformed_json", 400, "bad_request", "Malformed JSON body", source="mock"),
+    ErrorSpec("request.body_required", 400, "bad_request", "A JSON request body is required", source="mock"),
+    ErrorSpec("request.validation", 400, "bad_request", "Invalid request", source="openapi/ schemas"),
+    ErrorSpec(
+        "request.unsupported_media_type", 415, "unsupported_media_type",
+        "Content-Type must be application/json", source="mock",
+    ),
+    ErrorSpec("request.payload_too_large", 413, "payload_too_large", "Request body too large", source="mock"),
+    ErrorSpec("request.route_not_found", 404, "not_found", "No such endpoint", source="mock"),
+    ErrorSpec("request.method_not_allowed", 405, "method_not_allowed", "Method not allowed", source="mock"),
+    ErrorSpec("request.internal", 500, "api_error", "Internal Server Error.", source=_SONIC_ERR),
+    ErrorSpec(
+        "auth.missing", 401, "unauthorized", "Authorization header is missing.", source=_SONIC_ERR,
+    ),
+    ErrorSpec(
+        "auth.malformed", 401, "unauthorized", "Invalid authorization format.", source=_SONIC_ERR,
+    ),
+    # --- Nuro, from its error-handling page ---
+    ErrorSpec("nuro.api_error", 500, "api_error", "API system error, please contact administrator",
+              NURO_OPS, _NURO_ERR + ", System Errors"),
+    ErrorSpec("nuro.invalid_signature", 401, "unauthorized", "Invalid signature",
+              NURO_OPS, _NURO_ERR + ", Authentication Errors"),
+    ErrorSpec("nuro.authorization_expired", 401, "unauthorized", "Authorization expired",
+              NURO_OPS, _NURO_ERR + ", Authentication Errors"),
+    ErrorSpec("nuro.usage_limit", 403, "forbidden", "API usage limit exceeded",
+              NURO_OPS, _NURO_ERR + ", Authentication Errors"),
+    ErrorSpec("nuro.qps_limit", 403, "forbidden", "API QPS limit exceeded",
+              NURO_OPS, _NURO_ERR + ", Authentication Errors"),
+    ErrorSpec("nuro.algorithm_error", 500, "api_error", "Algorithm error",
+              (NURO_CREATE,), _NURO_ERR + ", Content Errors", task_failure=True),
+    ErrorSpec("nuro.task_not_found", 404, "not_found", "Task not found",
+              (NURO_GET,), _NURO_ERR + ", Content Errors"),
+    ErrorSpec("nuro.language_not_supported", 400, "bad_request", "Input language not supported",
+              (NURO_CREATE,), _NURO_ERR + ", Content Errors"),
+    ErrorSpec("nuro.semantic_error", 500, "api_error", "Semantic error, please try again",
+              (NURO_CREATE,), _NURO_ERR + ", Content Errors", task_failure=True),
+    ErrorSpec("nuro.queue_full", 403, "forbidden", "Queue is full",
+              (NURO_CREATE,), _NURO_ERR + ", Resource Errors"),
+    ErrorSpec("nuro.gone", 410, "gone",
+              "The Nuro API has been deprecated and is no longer available.",
+              NURO_OPS, "seeds/001 deprecation notice"),
+)
+
+
+def nuro_gone_message(kind: str | None) -> str:
+    """The 410 text, naming the successor that fits a ``type`` of ``vocal`` or ``bgm`` (or both)."""
+    base = CATALOG["nuro.gone"].message
+    if kind == "vocal":
+        return f"{base} Migrate vocal music to POST /api/v1/sonic/create; it works on your existing API key."
+    if kind == "bgm":
+        return (f"{base} Migrate BGM / instrumental music to POST /api/v1/producer/create; "
+                "it works on your existing API key.")
+    return (f"{base} Existing task IDs can no longer be queried. Migrate to: vocal music -> "
+            "POST /api/v1/sonic/create; BGM / instrumental -> POST /api/v1/producer/create. "
+            "Both endpoints work on your existing API key.")

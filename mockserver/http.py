@@ -1,0 +1,179 @@
+"""HTTP plumbing shared by every family: JSON responses, body parsing, auth, and error rendering.
+
+Errors are rendered in exactly one place, :func:`render_error`, in the body format of the family
+the request was for. Nothing reaches a client as a traceback: unexpected exceptions become the
+catalog's ``request.internal`` in the family's format.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockserver.errors import CATALOG, MockError
+from mockserver.spec import Operation
+
+if TYPE_CHECKING:
+    from mockserver.state import MockState
+
+log = logging.getLogger("musicapi_mock")
+
+ERROR_ID_HEADER = "x-mock-error-id"
+#: Families of the mock's own API (control plane, media); their errors also carry the catalog id.
+MOCK_FAMILIES = frozenset({"control", "media"})
+
+
+class JSONResponse(Response):
+    """A JSON response serialized with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialize ``content``."""
+        return orjson.dumps(content)
+
+
+def family_of_path(path: str) -> str:
+    """Which family's error format a path answers in."""
+    if path.startswith("/_mock") or path.startswith("/cdn"):
+        return "control"
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1] == "api":
+        return parts[3]
+    return "nuro"
+
+
+def error_body(family: str, error: MockError) -> dict[str, Any]:
+    """The body of ``error`` in ``family``'s format."""
+    spec = error.spec
+    body: dict[str, Any] = {"type": spec.type, "message": error.message}
+    if error.refund is not None:
+        body["refund_processed"] = error.refund.processed
+        body["already_refunded"] = error.refund.already
+    if family in MOCK_FAMILIES:
+        body["error_id"] = spec.id
+    return body
+
+
+def render_error(family: str, error: MockError) -> Response:
+    """The one place a :class:`MockError` becomes an HTTP response."""
+    headers = {ERROR_ID_HEADER: error.spec.id, **error.headers}
+    return JSONResponse(error_body(family, error), status_code=error.spec.status, headers=headers)
+
+
+def _http_exception_error(exc: HTTPException) -> MockError:
+    if exc.status_code == 405:
+        return MockError(CATALOG["request.method_not_allowed"], headers=exc.headers)
+    if exc.status_code == 404:
+        return MockError(CATALOG["request.route_not_found"])
+    return MockError(CATALOG["request.internal"], str(exc.detail))
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) in the family's format."""
+    assert isinstance(exc, HTTPException)
+    return render_error(family_of_path(request.url.path), _http_exception_error(exc))
+
+
+async def mock_error_handler(request: Request, exc: Exception) -> Response:
+    """A :class:`MockError` raised outside an operation wrapper."""
+    assert isinstance(exc, MockError)
+    return render_error(family_of_path(request.url.path), exc)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    """Anything else: logged with its traceback, answered as a clean 500."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return render_error(family_of_path(request.url.path), MockError(CATALOG["request.internal"]))
+
+
+@dataclass
+class Call:
+    """One request to one operation, with lazy access to its key and validated body."""
+
+    request: Request
+    op: Operation
+    state: MockState
+    _data: bytes | None = None
+
+    def api_key(self) -> str:
+        """The bearer token; raises 401 when it is missing or malformed."""
+        header = self.request.headers.get("authorization")
+        if header is None or not header.strip():
+            raise MockError(CATALOG["auth.missing"])
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise MockError(CATALOG["auth.malformed"])
+        return token
+
+    async def raw_bytes(self) -> bytes:
+        """The request body, read once, refused with 413 past the configured limit."""
+        if self._data is not None:
+            return self._data
+        request = self.request
+        limit = self.state.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise MockError(CATALOG["request.payload_too_large"],
+                            f"Request body too large: {declared} bytes (limit {limit})")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise MockError(CATALOG["request.payload_too_large"],
+                                f"Request body too large (limit {limit} bytes)")
+            chunks.append(chunk)
+        self._data = b"".join(chunks)
+        return self._data
+
+    async def raw_json(self) -> Any:
+        """The body parsed as JSON, after the size and content-type checks; not yet validated."""
+        data = await self.raw_bytes()
+        if not data.strip():
+            raise MockError(CATALOG["request.body_required"])
+        content_type = self.request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+            raise MockError(CATALOG["request.unsupported_media_type"],
+                            f"Content-Type must be application/json (got {content_type or 'none'})")
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise MockError(CATALOG["request.malformed_json"], f"Malformed JSON body: {exc}") from None
+
+    async def body(self) -> tuple[Any, Mapping[str, Any]]:
+        """The body validated against the operation's schema; returns it and the schema that applied."""
+        data = await self.raw_json()
+        validator = self.op.body
+        if validator is None:
+            return data, {}
+        if not validator.is_valid(data):
+            violations = validator.violations(data)
+            message = "; ".join(str(v) for v in violations[:5]) or "request body does not match the schema"
+            raise MockError(CATALOG["request.validation"], message)
+        return data, validator.select(data)
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def endpoint(op: Operation, handler: Handler, state: MockState) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in its family."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(Call(request, op, state))
+        except MockError as error:
+            return render_error(op.family, error)
+
+    run.__name__ = op.operation_id
+    return run

@@ -1,0 +1,71 @@
+"""The ``musicapi-mock`` command: a real process, a real port."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+CLI = [sys.executable, "-m", "mockserver.cli"]
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        assert match, f"no URL in {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
+        yield match.group(1)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+def test_serve_with_flags() -> None:
+    with serving("--clock", "instant", "--nuro", "legacy", "--seed", "3") as url:
+        headers = {"Authorization": "Bearer k"}
+        created = httpx.post(f"{url}/api/v1/nuro/create", json={"type": "bgm", "description": "x"}, headers=headers)
+        assert created.status_code == 200
+        task = httpx.get(f"{url}/api/v1/nuro/task/{created.json()['task_id']}", headers=headers).json()
+        assert task["status"] == "succeeded"
+        assert httpx.get(f"{url}/_mock/clock").json()["profile"] == "instant"
+
+
+def test_environment_fallbacks() -> None:
+    env = {"MUSICAPI_MOCK_CLOCK": "manual", "MUSICAPI_MOCK_NURO": "legacy"}
+    with serving(env=env) as url:
+        assert httpx.get(f"{url}/_mock/clock").json()["mode"] == "manual"
+        response = httpx.post(f"{url}/api/v1/nuro/create", json={"type": "bgm", "description": "x"},
+                              headers={"Authorization": "Bearer k"})
+        assert response.status_code == 200
+
+
+def test_default_is_gone() -> None:
+    with serving() as url:
+        assert httpx.get(f"{url}/api/v1/nuro/task/x").status_code == 410
+
+
+def test_help_names_every_option_and_env_var() -> None:
+    out = subprocess.run([*CLI, "serve", "--help"], capture_output=True, text=True, check=True).stdout
+    for option in ("--host", "--port", "--clock", "--nuro", "--seed"):
+        assert option in out
+        assert f"MUSICAPI_MOCK_{option[2:].upper()}" in out
+
+
+def test_bad_option_values_are_refused() -> None:
+    bad_nuro = subprocess.run([*CLI, "serve", "--nuro", "sometime"], capture_output=True, text=True)
+    assert bad_nuro.returncode == 2
+    assert "--nuro takes gone, legacy or an ISO-8601 instant" in bad_nuro.stderr
+    bad_clock = subprocess.run([*CLI, "serve", "--clock", "slow"], capture_output=True, text=True)
+    assert bad_clock.returncode == 2 and "invalid choice" in bad_clock.stderr
