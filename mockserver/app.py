@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockserver.api import control, media, nuro
+from mockserver.api import account, control, media, nuro
 from mockserver.clock import TimeSource
 from mockserver.config import Config
 from mockserver.errors import MockError
@@ -23,13 +23,13 @@ from mockserver.http import (
     mock_error_handler,
     unexpected_error_handler,
 )
-from mockserver.spec import ApiSpec, SpecError
+from mockserver.spec import CONTROL_SPEC, ApiSpec, SpecError
 from mockserver.state import MockState
 
 
 def all_handlers() -> dict[str, Handler]:
     """Every implemented operation's handler, by operationId."""
-    return {**nuro.handlers(), **control.handlers(), **media.handlers()}
+    return {**nuro.handlers(), **account.handlers(), **control.handlers(), **media.handlers()}
 
 
 def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
@@ -40,7 +40,8 @@ def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
     routes: list[Route] = []
     for op_id, op in ops.items():
         methods = [op.method] + (["HEAD"] if op.method == "GET" else [])
-        routes.append(Route(op.path, endpoint(op, handlers[op_id], state), methods=methods))
+        journal = op.spec_name != CONTROL_SPEC and state.config.journal_size > 0
+        routes.append(Route(op.path, endpoint(op, handlers[op_id], state, journal=journal), methods=methods))
     return routes
 
 

@@ -118,9 +118,7 @@ def _note_buffers() -> tuple[bytes, ...]:
     buffers: list[bytes] = []
     for freq in _PITCHES:
         step = 2 * math.pi * freq / SAMPLE_RATE
-        wave = [
-            env * sum(amp * math.sin(h * step * n) for h, amp in _HARMONICS) for n, env in enumerate(envelope)
-        ]
+        wave = [env * sum(amp * math.sin(h * step * n) for h, amp in _HARMONICS) for n, env in enumerate(envelope)]
         peak = max(abs(v) for v in wave)
         for level in _LEVELS:
             scale = level * 32767 / peak
@@ -209,7 +207,7 @@ def _chunks(segments: Iterator[bytes | memoryview], chunk_size: int) -> Iterator
             take = chunk_size - len(pending)
             pending += view[:take]
             view = view[take:]
-            if len(pending) >= chunk_size:
+            if len(pending) == chunk_size:
                 yield bytes(pending)
                 pending.clear()
     if pending:

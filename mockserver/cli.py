@@ -7,7 +7,16 @@ import socket
 import sys
 from collections.abc import Sequence
 
-from mockserver.config import CLOCK_MODES, Config, ConfigError, NuroMode, env_default, parse_clock
+from mockserver.config import (
+    CLOCK_MODES,
+    DEFAULT_COSTS,
+    Config,
+    ConfigError,
+    NuroMode,
+    env_default,
+    parse_clock,
+    parse_costs,
+)
 
 
 def _int(text: str) -> int:
@@ -15,6 +24,21 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _opt_int(text: str) -> int | None:
+    return None if not text.strip() else _int(text)
+
+
+def _opt_float(text: str) -> float | None:
+    try:
+        return None if not text.strip() else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _env_list(name: str) -> list[str]:
+    return [part for part in env_default(name, "").split(",") if part.strip()]
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,6 +62,27 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                             "[env MUSICAPI_MOCK_NURO]")
     serve.add_argument("--seed", type=_int, default=_int(env_default("seed", "0")),
                        help="seed for ids, durations and audio [env MUSICAPI_MOCK_SEED]")
+    serve.add_argument("--scenario", action="append", default=_env_list("scenario"), metavar="FILE",
+                       help="scenario file (YAML: keys and fault rules), applied at start and on every reset; "
+                            "repeatable [env MUSICAPI_MOCK_SCENARIO, comma-separated]")
+    serve.add_argument("--initial-credits", type=_int, default=_int(env_default("initial_credits", "1000")),
+                       help="credits of a key seen for the first time [env MUSICAPI_MOCK_INITIAL_CREDITS]")
+    serve.add_argument("--initial-extra-credits", type=_int,
+                       default=_int(env_default("initial_extra_credits", "0")),
+                       help="extra credits of a key seen for the first time [env MUSICAPI_MOCK_INITIAL_EXTRA_CREDITS]")
+    serve.add_argument("--cost", action="append", default=_env_list("cost"), metavar="OPERATION=CREDITS",
+                       help=f"credits per call of an operation, repeatable (defaults: "
+                            f"{', '.join(f'{k}={v}' for k, v in DEFAULT_COSTS.items())}) [env MUSICAPI_MOCK_COST]")
+    serve.add_argument("--default-qps", type=float, default=_opt_float(env_default("default_qps", "")),
+                       help="requests per second allowed to a new key (default unlimited; the docs mention "
+                            "1 request per 3 s, i.e. 0.34) [env MUSICAPI_MOCK_DEFAULT_QPS]")
+    serve.add_argument("--default-queue-capacity", type=_int,
+                       default=_opt_int(env_default("default_queue_capacity", "")),
+                       help="unfinished tasks a new key may have at once (default unlimited) "
+                            "[env MUSICAPI_MOCK_DEFAULT_QUEUE_CAPACITY]")
+    serve.add_argument("--journal-size", type=_int, default=_int(env_default("journal_size", "10000")),
+                       help="API requests kept in the journal (GET /_mock/requests); 0 turns it off "
+                            "[env MUSICAPI_MOCK_JOURNAL_SIZE]")
     serve.add_argument("--log-level", default=env_default("log_level", "warning"),
                        choices=["critical", "error", "warning", "info", "debug"],
                        help="server log level [env MUSICAPI_MOCK_LOG_LEVEL]")
@@ -51,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
+    sub.add_parser("errors", help="print the error catalog as Markdown (ERRORS.md)",
+                   description="Print the error catalog, its triggers and the magic keys as Markdown.")
     return parser
 
 
@@ -62,6 +109,13 @@ def config_from_args(args: argparse.Namespace) -> Config:
         clock=parse_clock(args.clock),
         nuro=NuroMode.parse(args.nuro),
         seed=args.seed,
+        initial_credits=args.initial_credits,
+        initial_extra_credits=args.initial_extra_credits,
+        costs=parse_costs(args.cost),
+        default_qps=args.default_qps,
+        default_queue_capacity=args.default_queue_capacity,
+        journal_size=args.journal_size,
+        scenarios=tuple(args.scenario),
     )
 
 
@@ -92,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             serve(config_from_args(args), args.log_level)
+        elif args.command == "errors":
+            from mockserver.docs import errors_markdown
+
+            sys.stdout.write(errors_markdown())
     except ConfigError as exc:
         parser.error(str(exc))
     except OSError as exc:

@@ -17,6 +17,9 @@ NURO_GONE_SINCE = "2026-09-01T00:00:00Z"
 
 ENV_PREFIX = "MUSICAPI_MOCK_"
 
+#: Credits per operation. Nuro: "10 credits per generation" (seeds); polling is free.
+DEFAULT_COSTS: Mapping[str, int] = {"nuroCreate": 10}
+
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used, with a message fit for the command line."""
@@ -84,6 +87,22 @@ class Config:
     seed: int = 0
     #: Largest request body accepted, in bytes; bigger bodies get 413.
     max_body_bytes: int = 1 << 20
+    #: Balance of a key seen for the first time.
+    initial_credits: int = 1000
+    initial_extra_credits: int = 0
+    #: Credits per operation (operationId -> cost); operations not listed are free.
+    costs: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_COSTS))
+    #: Limits of a key seen for the first time (None: unlimited).
+    default_qps: float | None = None
+    default_queue_capacity: int | None = None
+    #: How many API requests the journal keeps (0: none).
+    journal_size: int = 10_000
+    #: Scenario files (YAML) applied at start and after every reset.
+    scenarios: tuple[str, ...] = ()
+
+    def cost(self, operation_id: str) -> int:
+        """What one call of ``operation_id`` costs."""
+        return self.costs.get(operation_id, 0)
 
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""
@@ -99,6 +118,18 @@ def env_default(name: str, fallback: str, env: Mapping[str, str] | None = None) 
     """The value of ``MUSICAPI_MOCK_<NAME>`` or ``fallback``."""
     source = os.environ if env is None else env
     return source.get(ENV_PREFIX + name.upper(), fallback)
+
+
+def parse_costs(items: list[str]) -> dict[str, int]:
+    """``["nuroCreate=10", "sonicCreate=15"]`` (or comma-joined) on top of :data:`DEFAULT_COSTS`."""
+    costs = dict(DEFAULT_COSTS)
+    for item in items:
+        for part in filter(None, (p.strip() for p in item.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep or not value.strip().isdigit():
+                raise ConfigError(f"--cost takes OPERATION=CREDITS, not {part!r}")
+            costs[name.strip()] = int(value)
+    return costs
 
 
 def parse_clock(text: str) -> ClockMode:

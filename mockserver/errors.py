@@ -33,6 +33,8 @@ class ErrorSpec:
     source: str = ""
     #: The error is raised by a task that fails after it was accepted, not by a request.
     task_failure: bool = False
+    #: On a billable call, the error happens after the debit (upstream), so a refundable one refunds it.
+    after_debit: bool = False
 
     @property
     def refunds(self) -> bool:
@@ -116,6 +118,13 @@ CATALOG = Catalog.of(
     ErrorSpec("request.route_not_found", 404, "not_found", "No such endpoint", source="mock"),
     ErrorSpec("request.method_not_allowed", 405, "method_not_allowed", "Method not allowed", source="mock"),
     ErrorSpec("request.internal", 500, "api_error", "Internal Server Error.", source=_SONIC_ERR),
+    ErrorSpec("request.bad_scenario", 400, "bad_request", "Unknown mock scenario", source="mock"),
+    ErrorSpec("control.task_not_found", 404, "not_found", "No such task", source="mock"),
+    ErrorSpec("control.task_finished", 409, "conflict", "The task has already finished", source="mock"),
+    ErrorSpec("auth.invalid_signature", 401, "unauthorized", "Invalid signature", source=_NURO_ERR),
+    ErrorSpec("auth.expired", 401, "unauthorized", "Authorization expired", source=_NURO_ERR),
+    ErrorSpec("limit.qps", 403, "forbidden", "API QPS limit exceeded", source=_NURO_ERR),
+    ErrorSpec("limit.usage", 403, "forbidden", "API usage limit exceeded", source=_NURO_ERR),
     ErrorSpec(
         "auth.missing", 401, "unauthorized", "Authorization header is missing.", source=_SONIC_ERR,
     ),
@@ -124,7 +133,7 @@ CATALOG = Catalog.of(
     ),
     # --- Nuro, from its error-handling page ---
     ErrorSpec("nuro.api_error", 500, "api_error", "API system error, please contact administrator",
-              NURO_OPS, _NURO_ERR + ", System Errors"),
+              NURO_OPS, _NURO_ERR + ", System Errors", after_debit=True),
     ErrorSpec("nuro.invalid_signature", 401, "unauthorized", "Invalid signature",
               NURO_OPS, _NURO_ERR + ", Authentication Errors"),
     ErrorSpec("nuro.authorization_expired", 401, "unauthorized", "Authorization expired",
@@ -134,15 +143,21 @@ CATALOG = Catalog.of(
     ErrorSpec("nuro.qps_limit", 403, "forbidden", "API QPS limit exceeded",
               NURO_OPS, _NURO_ERR + ", Authentication Errors"),
     ErrorSpec("nuro.algorithm_error", 500, "api_error", "Algorithm error",
-              (NURO_CREATE,), _NURO_ERR + ", Content Errors", task_failure=True),
+              (NURO_CREATE,), _NURO_ERR + ", Content Errors", task_failure=True, after_debit=True),
     ErrorSpec("nuro.task_not_found", 404, "not_found", "Task not found",
               (NURO_GET,), _NURO_ERR + ", Content Errors"),
     ErrorSpec("nuro.language_not_supported", 400, "bad_request", "Input language not supported",
-              (NURO_CREATE,), _NURO_ERR + ", Content Errors"),
+              (NURO_CREATE,), _NURO_ERR + ", Content Errors", after_debit=True),
     ErrorSpec("nuro.semantic_error", 500, "api_error", "Semantic error, please try again",
-              (NURO_CREATE,), _NURO_ERR + ", Content Errors", task_failure=True),
+              (NURO_CREATE,), _NURO_ERR + ", Content Errors", task_failure=True, after_debit=True),
     ErrorSpec("nuro.queue_full", 403, "forbidden", "Queue is full",
-              (NURO_CREATE,), _NURO_ERR + ", Resource Errors"),
+              (NURO_CREATE,), _NURO_ERR + ", Resource Errors", after_debit=True),
+    ErrorSpec("nuro.timeout", 504, "timeout", "Task failed due to timeout.",
+              (NURO_CREATE,), _NURO_ERR + " (refund type timeout); message from reference §5.1",
+              task_failure=True, after_debit=True),
+    ErrorSpec("nuro.insufficient_credits", 403, "forbidden",
+              "The remaining credits are not enough. You can buy more one-time credit packs or subscribe.",
+              (NURO_CREATE,), _SONIC_ERR + " (403 insufficient credits)"),
     ErrorSpec("nuro.gone", 410, "gone",
               "The Nuro API has been deprecated and is no longer available.",
               NURO_OPS, "seeds/001 deprecation notice"),
@@ -160,3 +175,27 @@ def nuro_gone_message(kind: str | None) -> str:
     return (f"{base} Existing task IDs can no longer be queried. Migrate to: vocal music -> "
             "POST /api/v1/sonic/create; BGM / instrumental -> POST /api/v1/producer/create. "
             "Both endpoints work on your existing API key.")
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyErrors:
+    """Which catalog entries a family answers for the errors every family has."""
+
+    invalid_signature: str = "auth.invalid_signature"
+    expired: str = "auth.expired"
+    qps_limit: str = "limit.qps"
+    usage_limit: str = "limit.usage"
+    queue_full: str = "nuro.queue_full"
+    insufficient_credits: str = "nuro.insufficient_credits"
+    task_not_found: str = "request.route_not_found"
+
+
+FAMILY_ERRORS: Mapping[str, FamilyErrors] = MappingProxyType({
+    "nuro": FamilyErrors("nuro.invalid_signature", "nuro.authorization_expired", "nuro.qps_limit",
+                         "nuro.usage_limit", "nuro.queue_full", "nuro.insufficient_credits", "nuro.task_not_found"),
+})
+
+
+def family_errors(family: str) -> FamilyErrors:
+    """The shared-error ids of a family (generic ids where it has none of its own)."""
+    return FAMILY_ERRORS.get(family) or FamilyErrors()

@@ -50,9 +50,21 @@ def family_of_path(path: str) -> str:
     return "nuro"
 
 
+#: Families that answer in the Nuro error format; the others use the general MusicAPI one.
+NURO_FORMAT = frozenset({"nuro"}) | MOCK_FAMILIES
+
+
 def error_body(family: str, error: MockError) -> dict[str, Any]:
-    """The body of ``error`` in ``family``'s format."""
+    """The body of ``error`` in ``family``'s format.
+
+    Nuro (documented): ``{type, message, refund_processed?, already_refunded?}``. Other families
+    (shape unconfirmed): ``{code, message, error, detail}`` with the same text, so clients that read
+    any of those fields find it, plus ``type``.
+    """
     spec = error.spec
+    if family not in NURO_FORMAT:
+        return {"code": spec.status, "message": error.message, "error": error.message,
+                "detail": error.message, "type": spec.type}
     body: dict[str, Any] = {"type": spec.type, "message": error.message}
     if error.refund is not None:
         body["refund_processed"] = error.refund.processed
@@ -102,6 +114,8 @@ class Call:
     op: Operation
     state: MockState
     _data: bytes | None = None
+    _json: Any = None
+    _parsed: bool = False
 
     def api_key(self) -> str:
         """The bearer token; raises 401 when it is missing or malformed."""
@@ -137,6 +151,8 @@ class Call:
 
     async def raw_json(self) -> Any:
         """The body parsed as JSON, after the size and content-type checks; not yet validated."""
+        if self._parsed:
+            return self._json
         data = await self.raw_bytes()
         if not data.strip():
             raise MockError(CATALOG["request.body_required"])
@@ -146,9 +162,11 @@ class Call:
             raise MockError(CATALOG["request.unsupported_media_type"],
                             f"Content-Type must be application/json (got {content_type or 'none'})")
         try:
-            return orjson.loads(data)
+            self._json = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise MockError(CATALOG["request.malformed_json"], f"Malformed JSON body: {exc}") from None
+        self._parsed = True
+        return self._json
 
     async def body(self) -> tuple[Any, Mapping[str, Any]]:
         """The body validated against the operation's schema; returns it and the schema that applied."""
@@ -166,14 +184,31 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-def endpoint(op: Operation, handler: Handler, state: MockState) -> Callable[[Request], Awaitable[Response]]:
-    """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in its family."""
+def _lenient_key(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def endpoint(
+    op: Operation, handler: Handler, state: MockState, *, journal: bool
+) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in its family.
+
+    With ``journal``, each call is recorded (method, path, status, key, error id, instant).
+    """
 
     async def run(request: Request) -> Response:
         try:
-            return await handler(Call(request, op, state))
+            response = await handler(Call(request, op, state))
         except MockError as error:
-            return render_error(op.family, error)
+            response = render_error(op.family, error)
+        if journal:
+            state.store.journal({
+                "instant": state.clock.now(), "method": request.method, "path": request.url.path,
+                "operation": op.operation_id, "status": response.status_code,
+                "api_key": _lenient_key(request), "error_id": response.headers.get(ERROR_ID_HEADER),
+            })
+        return response
 
     run.__name__ = op.operation_id
     return run

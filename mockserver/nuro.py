@@ -15,11 +15,11 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver import language
-from mockserver.errors import CATALOG, MockError
+from mockserver.errors import CATALOG, MockError, Refund
 from mockserver.ids import stable_index
 from mockserver.spec import ApiSpec, Violation
 from mockserver.tasks import Status, Task
@@ -33,9 +33,13 @@ class NuroRules:
     """The Nuro rules, bound to the loaded spec."""
 
     spec: ApiSpec
+    _schemas: dict[str, Mapping[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def _schema(self, name: str) -> Mapping[str, Any]:
-        return self.spec.schema(SPEC, name)
+        cached = self._schemas.get(name)
+        if cached is None:
+            cached = self._schemas[name] = self.spec.schema(SPEC, name)
+        return cached
 
     def cross_field_violations(self, body: Mapping[str, Any]) -> list[Violation]:
         """Violations of the rules the schema cannot express (for a schema-valid body)."""
@@ -57,6 +61,11 @@ class NuroRules:
             return [Violation(("duration",),
                               f"must equal the sum of the segment durations ({total}), got {body['duration']}")]
         return []
+
+    @staticmethod
+    def texts(body: Any) -> list[Any]:
+        """The free-text values of a body (where magic ``#mock:`` markers may hide)."""
+        return [body.get("lyrics"), body.get("description")] if isinstance(body, dict) else []
 
     def check_language(self, body: Mapping[str, Any]) -> None:
         """Raise ``nuro.language_not_supported`` unless the text is Chinese or English."""
@@ -139,8 +148,8 @@ def tag_lyrics(lyrics: str, sections: list[str]) -> str:
     return "\n\n".join(out)
 
 
-def task_body(task: Task, instant: float, audio_url: str) -> dict[str, Any]:
-    """The get-music response of ``task`` at ``instant``."""
+def task_body(task: Task, instant: float, audio_url: str, refund: Refund | None = None) -> dict[str, Any]:
+    """The get-music response of ``task`` at ``instant`` (a failed task carries its error and refund flags)."""
     view = task.view(instant)
     result = task.result
     body: dict[str, Any] = {
@@ -158,5 +167,9 @@ def task_body(task: Task, instant: float, audio_url: str) -> dict[str, Any]:
             body[name] = result[name]
     if view.status is Status.FAILED and view.error_id is not None:
         spec = CATALOG[view.error_id]
-        body["error"] = {"type": spec.type, "message": spec.message}
+        error: dict[str, Any] = {"type": spec.type, "message": spec.message}
+        if refund is not None:
+            error["refund_processed"] = refund.processed
+            error["already_refunded"] = refund.already
+        body["error"] = error
     return body

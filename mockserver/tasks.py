@@ -96,6 +96,9 @@ class Task:
     #: Family-specific result fields fixed at creation (lyrics, duration, predicted genre, ...).
     result: Mapping[str, Any]
     failure: Failure | None = None
+    #: The operation that created it and what it cost, per pool: (credits, extra_credits).
+    operation: str = ""
+    charged: tuple[int, int] = (0, 0)
 
     def progress_at(self, instant: float) -> int:
         """Progress on the running curve at ``instant``, ignoring failure: 0..99, 100 at the end."""
@@ -155,6 +158,8 @@ def plan(
     rng: random.Random,
     result: Mapping[str, Any],
     failure: tuple[str, int] | None = None,
+    operation: str = "",
+    charged: tuple[int, int] = (0, 0),
 ) -> Task:
     """Create a task whose timeline is drawn from ``timing`` with ``rng``.
 
@@ -162,7 +167,7 @@ def plan(
     """
     started = now + timing.queued.draw(rng)
     ends = started + timing.running.draw(rng)
-    task = Task(task_id, family, api_key, now, started, ends, result)
+    task = Task(task_id, family, api_key, now, started, ends, result, None, operation, charged)
     if failure is not None:
         error_id, progress = failure
         task = replace(task, failure=Failure(error_id, task.instant_of_progress(progress), progress))

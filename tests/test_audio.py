@@ -113,8 +113,7 @@ def dominant_frequency(window: array[int]) -> float:
 def test_tune_changes_pitch_over_time(seed: str) -> None:
     pcm = samples(Tune(seed, 10))
     freqs = sorted(
-        dominant_frequency(pcm[i : i + NOTE_SAMPLES])
-        for i in range(0, len(pcm) - NOTE_SAMPLES + 1, NOTE_SAMPLES)
+        dominant_frequency(pcm[i : i + NOTE_SAMPLES]) for i in range(0, len(pcm) - NOTE_SAMPLES + 1, NOTE_SAMPLES)
     )
     assert freqs[0] > 100  # an audible tone in every note, not silence
     # Cluster the estimates (each within a few Hz of its pitch; the scale's pitches are >= 30 Hz apart).
@@ -274,9 +273,9 @@ HUGE = "9" * 5000  # longer than int() accepts by default
         ("bytes=0-1,", None),
         ("garbage", None),
         ("=0-1", None),
-        (f"bytes=0-{HUGE}", (0, SIZE)),
-        (f"bytes=-{HUGE}", (0, SIZE)),
-        (f"bytes={HUGE}1-{HUGE}", None),
+        pytest.param(f"bytes=0-{HUGE}", (0, SIZE), id="huge-last"),
+        pytest.param(f"bytes=-{HUGE}", (0, SIZE), id="huge-suffix"),
+        pytest.param(f"bytes={HUGE}1-{HUGE}", None, id="huge-first-after-huge-last"),
     ],
 )
 def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> None:
@@ -290,7 +289,7 @@ def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> No
         (f"bytes={SIZE}-", SIZE),
         (f"bytes={SIZE}-{SIZE + 10}", SIZE),
         ("bytes=5000-6000", SIZE),
-        (f"bytes={HUGE}-", SIZE),
+        pytest.param(f"bytes={HUGE}-", SIZE, id="huge-first"),
         ("bytes=0-", 0),
         ("bytes=0-0", 0),
         ("bytes=-5", 0),

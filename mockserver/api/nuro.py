@@ -12,10 +12,12 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from mockserver import service
 from mockserver.errors import CATALOG, MockError, nuro_gone_message
 from mockserver.http import Call, Handler, JSONResponse
 from mockserver.nuro import task_body
 
+FAMILY = "nuro"
 SUCCESSORS = {"vocal": "/api/v1/sonic/create", "bgm": "/api/v1/producer/create"}
 
 
@@ -52,16 +54,23 @@ async def _kind_hint(call: Call) -> str | None:
 
 
 async def create(call: Call) -> Response:
-    """Create a vocal or bgm task."""
+    """Create a vocal or bgm task: gateway checks, debit, upstream checks, plan."""
     state = call.state
     headers = _gate(call, await _kind_hint(call) if state.config.nuro.kind != "legacy" else None)
     api_key = call.api_key()
+    service.authenticate(state, FAMILY, api_key, state.clock.now())
+    raw = await call.raw_json()
+    forced = service.forced_error(state, call.op.operation_id, api_key, call.request.headers, state.nuro.texts(raw))
+    service.raise_gateway(forced)
     body, schema = await call.body()
     violations = state.nuro.cross_field_violations(body)
     if violations:
         raise MockError(CATALOG["request.validation"], "; ".join(map(str, violations)))
-    state.nuro.check_language(body)
-    task = state.new_task("nuro", api_key, lambda task_id: state.nuro.result_for(task_id, body, schema))
+    task = service.create_task(
+        state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key, forced=forced,
+        result_for=lambda task_id: state.nuro.result_for(task_id, body, schema),
+        upstream_check=lambda: state.nuro.check_language(body),
+    )
     return JSONResponse({"message": "success", "task_id": task.id}, headers=headers)
 
 
@@ -70,12 +79,11 @@ async def get_task(call: Call) -> Response:
     state = call.state
     headers = _gate(call, None)
     api_key = call.api_key()
-    task_id = call.request.path_params["task_id"]
-    task = state.store.get_task(task_id)
-    if task is None or task.family != "nuro" or task.api_key != api_key:
-        raise MockError(CATALOG["nuro.task_not_found"])
+    service.authenticate(state, FAMILY, api_key, state.clock.now())
+    service.raise_forced(service.forced_error(state, call.op.operation_id, api_key, call.request.headers))
+    task, refund = service.read_task(state, FAMILY, api_key, call.request.path_params["task_id"])
     audio_url = f"{str(call.request.base_url).rstrip('/')}/cdn/audio/{task.id}.wav"
-    return JSONResponse(task_body(task, state.clock.now(), audio_url), headers=headers)
+    return JSONResponse(task_body(task, state.clock.now(), audio_url, refund), headers=headers)
 
 
 def handlers() -> dict[str, Handler]:

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
+from typing import Any
+
+from mockserver.ledger import Account, Entry
 from mockserver.tasks import Task
 
 
 class MemoryStore:
-    """Tasks in a dict. All calls come from one event loop, so each method is atomic."""
+    """State in dicts. Every call comes from one event loop and none awaits, so each is atomic."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal_size: int = 10_000) -> None:
         self._tasks: dict[str, Task] = {}
+        self._open: dict[str, dict[str, None]] = {}
+        self._unsettled: dict[str, dict[str, None]] = {}
+        self._accounts: dict[str, Account] = {}
+        self._entries: list[Entry] = []
+        self._entries_by_key: dict[str, list[Entry]] = {}
+        self._refunds: dict[str, Entry] = {}
+        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+        self._journal_seq = 0
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """No-op: memory operations are atomic already."""
+        return nullcontext()
 
     def put_task(self, task: Task) -> None:
         """Insert or replace a task."""
         self._tasks[task.id] = task
+        self._open.setdefault(task.api_key, {})[task.id] = None
+        if task.failure is not None and any(task.charged) and task.id not in self._refunds:
+            self._unsettled.setdefault(task.api_key, {})[task.id] = None
 
     def get_task(self, task_id: str) -> Task | None:
         """A task by id, or None."""
@@ -23,6 +45,68 @@ class MemoryStore:
         """How many tasks are stored."""
         return len(self._tasks)
 
+    def tasks(self, api_key: str | None = None) -> Iterator[Task]:
+        """All tasks, or a key's, oldest first."""
+        return (t for t in self._tasks.values() if api_key is None or t.api_key == api_key)
+
+    def open_task_ids(self, api_key: str) -> list[str]:
+        """Ids of a key's tasks that may be unfinished."""
+        return list(self._open.get(api_key, ()))
+
+    def close_tasks(self, api_key: str, task_ids: list[str]) -> None:
+        """Forget finished tasks from the open index."""
+        open_ids = self._open.get(api_key)
+        if open_ids is not None:
+            for task_id in task_ids:
+                open_ids.pop(task_id, None)
+
+    def unsettled_task_ids(self, api_key: str) -> list[str]:
+        """A key's charged tasks with a planned failure and no refund yet."""
+        return list(self._unsettled.get(api_key, ()))
+
+    def get_account(self, api_key: str) -> Account | None:
+        """An account by key, or None."""
+        return self._accounts.get(api_key)
+
+    def put_account(self, account: Account) -> None:
+        """Insert or replace an account."""
+        self._accounts[account.api_key] = account
+
+    def accounts(self) -> Iterator[Account]:
+        """Every account."""
+        return iter(list(self._accounts.values()))
+
+    def add_entry(self, entry: Entry) -> Entry:
+        """Append a ledger entry with the next sequence number."""
+        stored = replace(entry, seq=len(self._entries) + 1)
+        self._entries.append(stored)
+        self._entries_by_key.setdefault(stored.api_key, []).append(stored)
+        if stored.reason == "refund" and stored.task_id is not None:
+            self._refunds[stored.task_id] = stored
+            unsettled = self._unsettled.get(stored.api_key)
+            if unsettled is not None:
+                unsettled.pop(stored.task_id, None)
+        return stored
+
+    def entries(self, api_key: str | None = None) -> list[Entry]:
+        """Ledger entries, oldest first."""
+        return list(self._entries if api_key is None else self._entries_by_key.get(api_key, ()))
+
+    def refund_of(self, task_id: str) -> Entry | None:
+        """The refund entry of a task, if any."""
+        return self._refunds.get(task_id)
+
+    def journal(self, record: dict[str, Any]) -> None:
+        """Record one API request."""
+        self._journal_seq += 1
+        record["seq"] = self._journal_seq
+        self._journal.append(record)
+
+    def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first (the last ``limit`` of them)."""
+        rows = [r for r in self._journal if api_key is None or r.get("api_key") == api_key]
+        return rows[-limit:] if limit else rows
+
     def clear(self) -> None:
         """Forget everything."""
-        self._tasks.clear()
+        self.__init__(self._journal.maxlen or 10_000)  # type: ignore[misc]

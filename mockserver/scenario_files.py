@@ -1,0 +1,57 @@
+"""Scenario files: YAML holding the same rules as the control plane, applied at start and on reset.
+
+```yaml
+keys:
+  sk_ci_poor: {credits: 20, qps: 2}
+  sk_ci_busy: {queue_capacity: 1}
+faults:
+  - {operation: nuroCreate, error: nuro.queue_full, times: 2}
+  - {operation: nuroGetTask, error: nuro.api_error, probability: 0.1}
+```
+
+The file is validated against the ``Scenario`` schema of ``openapi/mock-control.yaml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from mockserver.config import ConfigError
+from mockserver.errors import MockError
+from mockserver.spec import SchemaValidator
+
+if TYPE_CHECKING:
+    from mockserver.state import MockState
+
+
+def load_file(state: MockState, path: str) -> dict[str, Any]:
+    """Read and validate a scenario file (ConfigError with the reason when it is unusable)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"scenario file {path}: {exc}") from None
+    validator = SchemaValidator(state.spec.schema("mock-control", "Scenario"))
+    violations = validator.violations(data)
+    if violations:
+        raise ConfigError(f"scenario file {path}: " + "; ".join(map(str, violations)))
+    loaded: dict[str, Any] = data
+    return loaded
+
+
+def apply_file(state: MockState, path: str) -> None:
+    """Apply a scenario file's keys and fault rules to ``state``."""
+    from mockserver import service
+
+    data = load_file(state, path)
+    try:
+        for api_key, settings in (data.get("keys") or {}).items():
+            service.configure_key(state, api_key, settings)
+        for rule in data.get("faults") or []:
+            state.faults.add(rule["operation"], rule["error"], times=rule.get("times"),
+                             probability=rule.get("probability"), api_key=rule.get("api_key"),
+                             at_progress=rule.get("at_progress"))
+    except MockError as exc:
+        raise ConfigError(f"scenario file {path}: {exc.message}") from None
