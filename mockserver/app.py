@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockserver.api import account, control, media, nuro
+from mockserver.api import account, control, media, nuro, producer, sonic
 from mockserver.clock import TimeSource
 from mockserver.config import Config
 from mockserver.errors import MockError
@@ -29,7 +29,8 @@ from mockserver.state import MockState
 
 def all_handlers() -> dict[str, Handler]:
     """Every implemented operation's handler, by operationId."""
-    return {**nuro.handlers(), **account.handlers(), **control.handlers(), **media.handlers()}
+    return {**nuro.handlers(), **sonic.handlers(), **producer.handlers(), **account.handlers(),
+            **control.handlers(), **media.handlers()}
 
 
 def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
@@ -74,4 +75,8 @@ def create_app(
         },
     )
     app.state.mock = state
+    if state.config.sabotage:  # deliberate faults (contract-suite proofs); nothing is installed otherwise
+        from mockserver.sabotage import install
+
+        install(app, state)
     return app

@@ -37,6 +37,17 @@ def _opt_float(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
 
 
+def _error_fields(text: str) -> tuple[str, ...]:
+    from mockserver.http import ALL_ERROR_FIELDS
+
+    fields = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = sorted(set(fields) - set(ALL_ERROR_FIELDS))
+    if unknown or "message" not in fields:
+        raise ConfigError(f"--error-fields takes a comma-separated subset of {','.join(ALL_ERROR_FIELDS)} "
+                          f"including message, not {text!r}")
+    return fields
+
+
 def _env_list(name: str) -> list[str]:
     return [part for part in env_default(name, "").split(",") if part.strip()]
 
@@ -83,6 +94,16 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--journal-size", type=_int, default=_int(env_default("journal_size", "10000")),
                        help="API requests kept in the journal (GET /_mock/requests); 0 turns it off "
                             "[env MUSICAPI_MOCK_JOURNAL_SIZE]")
+    serve.add_argument("--webhook-allow", action="append", default=_env_list("webhook_allow"), metavar="HOST",
+                       help="a host webhooks may be sent to besides loopback addresses; repeatable "
+                            "[env MUSICAPI_MOCK_WEBHOOK_ALLOW, comma-separated]")
+    serve.add_argument("--sonic-not-ready-status", type=_int, choices=[200, 202],
+                       default=_int(env_default("sonic_not_ready_status", "200")),
+                       help="HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202) "
+                            "[env MUSICAPI_MOCK_SONIC_NOT_READY_STATUS]")
+    serve.add_argument("--error-fields", default=env_default("error_fields", "code,message,error,detail,type"),
+                       help="fields of Sonic/Producer/account error bodies (their shape is unconfirmed) "
+                            "[env MUSICAPI_MOCK_ERROR_FIELDS]")
     serve.add_argument("--log-level", default=env_default("log_level", "warning"),
                        choices=["critical", "error", "warning", "info", "debug"],
                        help="server log level [env MUSICAPI_MOCK_LOG_LEVEL]")
@@ -96,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serve_parser(sub)
+    migrate = sub.add_parser(
+        "migrate", help="map a Nuro request body (JSON file, or - for stdin) to Sonic or Producer",
+        description="Print the Sonic (vocal) or Producer (bgm) request equivalent to a Nuro create body, "
+                    "and what has no equivalent.")
+    migrate.add_argument("file", help="a JSON file with a Nuro create body, or - for standard input")
     sub.add_parser("errors", help="print the error catalog as Markdown (ERRORS.md)",
                    description="Print the error catalog, its triggers and the magic keys as Markdown.")
     return parser
@@ -116,6 +142,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         default_queue_capacity=args.default_queue_capacity,
         journal_size=args.journal_size,
         scenarios=tuple(args.scenario),
+        webhook_allow=tuple(args.webhook_allow),
+        sonic_not_ready_status=args.sonic_not_ready_status,
+        error_fields=_error_fields(args.error_fields),
     )
 
 
@@ -139,6 +168,26 @@ def serve(config: Config, log_level: str = "warning") -> None:
     server.run(sockets=[sock])
 
 
+def _migrate(path: str) -> int:
+    import json
+
+    from mockserver.migrate import migrate
+
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        result = migrate(json.loads(text))
+    except (OSError, ValueError) as exc:
+        print(f"musicapi-mock migrate: {exc}", file=sys.stderr)
+        return 2
+    print(f"{result.method} {result.path}")
+    print(json.dumps(result.body, indent=2, ensure_ascii=False))
+    for note in result.approximated:
+        print(f"approximated: {note}", file=sys.stderr)
+    for note in result.dropped:
+        print(f"no equivalent: {note}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
@@ -146,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             serve(config_from_args(args), args.log_level)
+        elif args.command == "migrate":
+            return _migrate(args.file)
         elif args.command == "errors":
             from mockserver.docs import errors_markdown
 

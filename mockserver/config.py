@@ -17,8 +17,22 @@ NURO_GONE_SINCE = "2026-09-01T00:00:00Z"
 
 ENV_PREFIX = "MUSICAPI_MOCK_"
 
-#: Credits per operation. Nuro: "10 credits per generation" (seeds); polling is free.
-DEFAULT_COSTS: Mapping[str, int] = {"nuroCreate": 10}
+#: Credits per operation (and ``operation.task_type[.v3]`` variants). They changed over time
+#: (reference §6); these are the newest documented values (docs audit of 2026-09-03, Producer docs,
+#: the Nuro seeds). Polling and get-credits are free; lyrics are free (2026 skill doc).
+DEFAULT_COSTS: Mapping[str, int] = {
+    "nuroCreate": 10,
+    "sonicCreate": 14,  # create/cover on v4.5+ or in description mode
+    "sonicCreate.create_music.v3": 10,  # custom mode on sonic-v3-5 / sonic-v4
+    "sonicCreate.cover_music.v3": 10,
+    "sonicCreate.extend_music": 10,
+    "sonicCreate.extend_upload_music": 10,
+    "sonicCreate.persona_music": 10,
+    "sonicCreate.concat_music": 2,
+    "sonicUpload": 2,
+    "sonicPersona": 1,
+    "producerCreate": 10,
+}
 
 
 class ConfigError(ValueError):
@@ -100,8 +114,25 @@ class Config:
     #: Scenario files (YAML) applied at start and after every reset.
     scenarios: tuple[str, ...] = ()
 
-    def cost(self, operation_id: str) -> int:
-        """What one call of ``operation_id`` costs."""
+    #: HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202; reference §2.2).
+    sonic_not_ready_status: int = 200
+    #: Fields of the non-Nuro error body (the shape is unconfirmed; every known client reads one of these).
+    error_fields: tuple[str, ...] = ("code", "message", "error", "detail", "type")
+    #: Secret used to sign webhooks sent without a ``webhook_secret`` (the vendor uses one of its own).
+    webhook_default_secret: str = "musicapi-mock-default-webhook-secret"
+    #: Hosts webhooks may be sent to besides loopback addresses.
+    webhook_allow: tuple[str, ...] = ()
+    #: Deliberate faults (names from ``mockserver.sabotage.FAULTS``) that prove the contract suite has teeth.
+    sabotage: tuple[str, ...] = ()
+
+    def cost(self, operation_id: str, variant: str | None = None) -> int:
+        """What one call costs: ``operation.variant`` keys first (e.g. ``sonicCreate.extend_music``)."""
+        if variant:
+            parts = variant.split(".")
+            for end in range(len(parts), 0, -1):
+                key = ".".join([operation_id, *parts[:end]])
+                if key in self.costs:
+                    return self.costs[key]
         return self.costs.get(operation_id, 0)
 
     def with_(self, **changes: object) -> Config:

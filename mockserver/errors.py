@@ -164,6 +164,97 @@ CATALOG = Catalog.of(
 )
 
 
+SONIC_CREATE = "sonicCreate"
+SONIC_GET = "sonicGetTask"
+SONIC_OPS = (SONIC_CREATE, SONIC_GET, "sonicUpload", "sonicPersona", "sonicLyrics")
+PRODUCER_CREATE = "producerCreate"
+PRODUCER_GET = "producerGetTask"
+PRODUCER_OPS = (PRODUCER_CREATE, PRODUCER_GET)
+_SONIC_BILLED = (SONIC_CREATE, "sonicUpload", "sonicPersona")
+_PRODUCER_DOC = "reference §3 (Producer docs)"
+
+CATALOG = Catalog.of(
+    *CATALOG,
+    # --- Sonic, from the docs' error page (reference §5.1) ---
+    ErrorSpec("sonic.insufficient_credits", 403, "forbidden",
+              "The remaining credits are not enough. You can buy more one-time credit packs or subscribe.",
+              _SONIC_BILLED, _SONIC_ERR),
+    ErrorSpec("sonic.no_subscription", 403, "forbidden",
+              "You do not have an active subscription. Please check whether your renewal was successful.",
+              _SONIC_BILLED, _SONIC_ERR),
+    ErrorSpec("sonic.lyrics_format", 403, "forbidden", "The lyrics format is invalid. Please check and try again.",
+              (SONIC_CREATE,), _SONIC_ERR, after_debit=True),
+    ErrorSpec("sonic.lyrics_copyright", 403, "forbidden",
+              "The lyrics contain copyrighted content: 'specificError'. Please use original lyrics.",
+              (SONIC_CREATE,), _SONIC_ERR, after_debit=True),
+    ErrorSpec("sonic.lyrics_inappropriate", 403, "forbidden",
+              "The lyrics contain inappropriate content: 'specificError'.", (SONIC_CREATE,), _SONIC_ERR,
+              after_debit=True),
+    ErrorSpec("sonic.description_moderation", 403, "forbidden", "The song description needs moderation review.",
+              (SONIC_CREATE,), _SONIC_ERR, after_debit=True),
+    ErrorSpec("sonic.description_artist", 403, "forbidden",
+              "The song description contains artist names: 'specificError' which is not allowed.",
+              (SONIC_CREATE,), _SONIC_ERR, after_debit=True),
+    ErrorSpec("sonic.description_producer_tags", 403, "forbidden",
+              "The song description contains producer tags: 'specificError' which is not allowed.",
+              (SONIC_CREATE,), _SONIC_ERR, after_debit=True),
+    ErrorSpec("sonic.internal", 500, "api_error", "Internal Server Error.", SONIC_OPS, _SONIC_ERR, after_debit=True),
+    ErrorSpec("sonic.generation_failed", 500, "api_error", "Generation failed. Credits were refunded.",
+              (SONIC_CREATE,), "mock (failed clips carry error_message; reference §2.2)", task_failure=True,
+              after_debit=True),
+    ErrorSpec("sonic.timeout", 504, "timeout", "Task failed due to timeout. Credits were previously refunded.",
+              (SONIC_CREATE,), _SONIC_ERR, task_failure=True, after_debit=True),
+    ErrorSpec("sonic.task_not_found", 400, "bad_request", "task not found.", (SONIC_GET,), _SONIC_ERR),
+    ErrorSpec("sonic.rate_limited", 429, "rate_limited", "Too many requests. Please wait and try again.",
+              SONIC_OPS, "reference §5.2 (429, second-hand; GUESS)"),
+    ErrorSpec("sonic.queue_full", 429, "rate_limited", "Too many tasks in progress. Please wait and try again.",
+              (SONIC_CREATE,), "reference §5.2 (plan concurrency; GUESS)", after_debit=True),
+    ErrorSpec("sonic.clip_not_found", 400, "bad_request", "continue_clip_id not found.",
+              (SONIC_CREATE, "sonicPersona"), "mock (reference §2.1: the clip must exist)"),
+    ErrorSpec("sonic.clip_not_ready", 400, "bad_request", "The clip has not finished generating yet.",
+              (SONIC_CREATE, "sonicPersona"), "mock"),
+    ErrorSpec("sonic.clip_wrong_kind", 400, "bad_request",
+              "Uploaded clips need task_type extend_upload_music or cover_upload_music.", (SONIC_CREATE,),
+              "reference §2.3 ([D-instr], [D-special])"),
+    ErrorSpec("sonic.clip_too_old", 400, "bad_request", "The clip must be from the last 24 hours.",
+              ("sonicPersona",), "reference §2.4 ([D-persona]: latest clip id in 24 hours)"),
+    ErrorSpec("sonic.not_extended", 400, "bad_request", "concat_music needs a clip made by extend_music.",
+              (SONIC_CREATE,), "reference §2.1 ([D-faq])"),
+    ErrorSpec("sonic.persona_not_found", 400, "bad_request", "persona_id not found.", (SONIC_CREATE,),
+              "mock (reference §2.1: persona_music needs a persona)"),
+    ErrorSpec("sonic.description_mode", 400, "bad_request",
+              "gpt_description_prompt is required when custom_mode is false.", (SONIC_CREATE,),
+              "reference §2.1 ([D-create], [D-faq])"),
+    ErrorSpec("sonic.url_not_accessible", 400, "bad_request",
+              "Audio URL is not accessible. Please provide a public direct audio file URL.", ("sonicUpload",),
+              "reference §2.3 (observed, [C-base-audit])"),
+    ErrorSpec("sonic.audio_copyright", 400, "bad_request",
+              "This audio matches an existing recording in our catalog.", ("sonicUpload",),
+              "reference §2.3 ([C-base-uploadcover])", after_debit=True),
+    # --- Producer ---
+    ErrorSpec("producer.insufficient_credits", 403, "forbidden",
+              "The remaining credits are not enough. You can buy more one-time credit packs or subscribe.",
+              (PRODUCER_CREATE,), _PRODUCER_DOC + " (403 insufficient credits)"),
+    ErrorSpec("producer.retired_task_type", 410, "gone", "This task_type has been retired.", (PRODUCER_CREATE,),
+              _PRODUCER_DOC + " (other task types → 410)"),
+    ErrorSpec("producer.sound_or_lyrics", 400, "bad_request", "sound or lyrics is required.", (PRODUCER_CREATE,),
+              _PRODUCER_DOC + " (one of sound/lyrics)"),
+    ErrorSpec("producer.task_not_found", 404, "not_found", "Task not found.", (PRODUCER_GET,), _PRODUCER_DOC),
+    ErrorSpec("producer.internal", 500, "api_error", "Internal Server Error.", PRODUCER_OPS, _PRODUCER_DOC,
+              after_debit=True),
+    ErrorSpec("producer.generation_failed", 500, "api_error", "Generation failed.", (PRODUCER_CREATE,),
+              _PRODUCER_DOC + " (FAILED, refunded automatically)", task_failure=True, after_debit=True),
+    ErrorSpec("producer.timeout", 504, "timeout", "Task failed due to timeout.", (PRODUCER_CREATE,),
+              _PRODUCER_DOC + " (a client reads type timeout on FAILED)", task_failure=True, after_debit=True),
+    ErrorSpec("producer.queue_full", 429, "rate_limited", "Too many tasks in progress. Please wait and try again.",
+              (PRODUCER_CREATE,), "reference §5.2 (GUESS)", after_debit=True),
+    # --- Studio: documented as unavailable ---
+    ErrorSpec("studio.unavailable", 503, "service_unavailable",
+              "Studio is unavailable due to official restrictions. Use Sonic (POST /api/v1/sonic/create) instead.",
+              ("studioCreate", "studioGetTask"), "reference §8 ([D-studio]: Unavailable)"),
+)
+
+
 def nuro_gone_message(kind: str | None) -> str:
     """The 410 text, naming the successor that fits a ``type`` of ``vocal`` or ``bgm`` (or both)."""
     base = CATALOG["nuro.gone"].message
@@ -193,6 +284,10 @@ class FamilyErrors:
 FAMILY_ERRORS: Mapping[str, FamilyErrors] = MappingProxyType({
     "nuro": FamilyErrors("nuro.invalid_signature", "nuro.authorization_expired", "nuro.qps_limit",
                          "nuro.usage_limit", "nuro.queue_full", "nuro.insufficient_credits", "nuro.task_not_found"),
+    "sonic": FamilyErrors(qps_limit="sonic.rate_limited", queue_full="sonic.queue_full",
+                          insufficient_credits="sonic.insufficient_credits", task_not_found="sonic.task_not_found"),
+    "producer": FamilyErrors(queue_full="producer.queue_full", insufficient_credits="producer.insufficient_credits",
+                             task_not_found="producer.task_not_found"),
 })
 
 

@@ -54,7 +54,10 @@ def family_of_path(path: str) -> str:
 NURO_FORMAT = frozenset({"nuro"}) | MOCK_FAMILIES
 
 
-def error_body(family: str, error: MockError) -> dict[str, Any]:
+ALL_ERROR_FIELDS = ("code", "message", "error", "detail", "type")
+
+
+def error_body(family: str, error: MockError, fields: tuple[str, ...] = ALL_ERROR_FIELDS) -> dict[str, Any]:
     """The body of ``error`` in ``family``'s format.
 
     Nuro (documented): ``{type, message, refund_processed?, already_refunded?}``. Other families
@@ -63,8 +66,9 @@ def error_body(family: str, error: MockError) -> dict[str, Any]:
     """
     spec = error.spec
     if family not in NURO_FORMAT:
-        return {"code": spec.status, "message": error.message, "error": error.message,
+        full = {"code": spec.status, "message": error.message, "error": error.message,
                 "detail": error.message, "type": spec.type}
+        return {name: full[name] for name in fields if name in full}
     body: dict[str, Any] = {"type": spec.type, "message": error.message}
     if error.refund is not None:
         body["refund_processed"] = error.refund.processed
@@ -74,10 +78,10 @@ def error_body(family: str, error: MockError) -> dict[str, Any]:
     return body
 
 
-def render_error(family: str, error: MockError) -> Response:
+def render_error(family: str, error: MockError, fields: tuple[str, ...] = ALL_ERROR_FIELDS) -> Response:
     """The one place a :class:`MockError` becomes an HTTP response."""
     headers = {ERROR_ID_HEADER: error.spec.id, **error.headers}
-    return JSONResponse(error_body(family, error), status_code=error.spec.status, headers=headers)
+    return JSONResponse(error_body(family, error, fields), status_code=error.spec.status, headers=headers)
 
 
 def _http_exception_error(exc: HTTPException) -> MockError:
@@ -201,7 +205,7 @@ def endpoint(
         try:
             response = await handler(Call(request, op, state))
         except MockError as error:
-            response = render_error(op.family, error)
+            response = render_error(op.family, error, state.config.error_fields)
         if journal:
             state.store.journal({
                 "instant": state.clock.now(), "method": request.method, "path": request.url.path,

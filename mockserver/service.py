@@ -11,7 +11,7 @@ failure instant, and every later read says ``already_refunded: true``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mockserver.errors import CATALOG, MockError, Refund, family_errors
 from mockserver.ids import rng_for
@@ -113,6 +113,60 @@ def configure_key(state: MockState, api_key: str, settings: Mapping[str, Any]) -
     return updated
 
 
+T = TypeVar("T")
+
+
+def billed(
+    state: MockState,
+    *,
+    family: str,
+    operation_id: str,
+    api_key: str,
+    forced: Forced | None,
+    work: Callable[[str, tuple[int, int]], T],
+    upstream_check: Callable[[], None] = lambda: None,
+    cost: int | None = None,
+    queued: bool = True,
+) -> T:
+    """Gateway checks, the debit, upstream checks, then ``work(ref_id, (credits, extra))``.
+
+    An upstream error refunds the debit at once (when its type qualifies) and says so in its body.
+    ``queued`` calls count against the key's queue capacity.
+    """
+    store = state.store
+    errors = family_errors(family)
+    now = state.clock.now()
+    with store.transaction():
+        settle_key(state, api_key, now)
+        raise_gateway(forced)
+        account = account_for(state, api_key, now)
+        cost = state.config.cost(operation_id) if cost is None else cost
+        if account.usage_limit is not None and account.usage >= account.usage_limit:
+            raise MockError(CATALOG[errors.usage_limit])
+        if cost > account.total:
+            raise MockError(CATALOG[errors.insufficient_credits])
+        ref_id = state.ids.new_id()
+        charged_account, from_credits, from_extra = debit(account, cost)
+        store.put_account(charged_account)
+        if cost:
+            store.add_entry(Entry(0, api_key, "debit", -from_credits, -from_extra, now, ref_id, operation_id))
+        try:
+            if forced is not None and forced.spec.after_debit and not forced.spec.task_failure:
+                raise MockError(forced.spec)
+            if queued and _queue_is_full(state, charged_account, now):
+                raise MockError(CATALOG[errors.queue_full])
+            upstream_check()
+        except MockError as error:
+            refund = None
+            if cost:
+                processed = error.spec.refunds
+                if processed:
+                    _refund(state, api_key, ref_id, from_credits, from_extra, now, operation_id, error.spec.id)
+                refund = Refund(processed=processed, already=False)
+            raise MockError(error.spec, error.message, refund=refund, headers=error.headers) from None
+        return work(ref_id, (from_credits, from_extra))
+
+
 def create_task(
     state: MockState,
     *,
@@ -122,48 +176,25 @@ def create_task(
     forced: Forced | None,
     result_for: Callable[[str], Mapping[str, Any]],
     upstream_check: Callable[[], None] = lambda: None,
+    cost: int | None = None,
+    on_created: Callable[[Task], None] = lambda task: None,
 ) -> Task:
     """Bill and plan a task, or raise the error a check or trigger calls for (refunding if due)."""
-    store = state.store
-    errors = family_errors(family)
-    now = state.clock.now()
-    with store.transaction():
-        settle_key(state, api_key, now)
-        raise_gateway(forced)
-        account = account_for(state, api_key, now)
-        cost = state.config.cost(operation_id)
-        if account.usage_limit is not None and account.usage >= account.usage_limit:
-            raise MockError(CATALOG[errors.usage_limit])
-        if cost > account.total:
-            raise MockError(CATALOG[errors.insufficient_credits])
-        task_id = state.ids.new_id()
-        charged_account, from_credits, from_extra = debit(account, cost)
-        store.put_account(charged_account)
-        if cost:
-            store.add_entry(Entry(0, api_key, "debit", -from_credits, -from_extra, now, task_id, operation_id))
-        try:
-            if forced is not None and forced.spec.after_debit and not forced.spec.task_failure:
-                raise MockError(forced.spec)
-            if _queue_is_full(state, charged_account, now):
-                raise MockError(CATALOG[errors.queue_full])
-            upstream_check()
-        except MockError as error:
-            refund = None
-            if cost:
-                processed = error.spec.refunds
-                if processed:
-                    _refund(state, api_key, task_id, from_credits, from_extra, now, operation_id, error.spec.id)
-                refund = Refund(processed=processed, already=False)
-            raise MockError(error.spec, error.message, refund=refund, headers=error.headers) from None
+
+    def make(task_id: str, charged: tuple[int, int]) -> Task:
         failure = None
         if forced is not None and forced.spec.task_failure:
             at = forced.at_progress if forced.at_progress is not None else DEFAULT_FAILURE_PROGRESS
             failure = (forced.spec.id, at)
-        task = plan(task_id=task_id, family=family, api_key=api_key, now=now, timing=state.timing,
-                    rng=rng_for(state.config.seed, "timeline", task_id), result=result_for(task_id),
-                    failure=failure, operation=operation_id, charged=(from_credits, from_extra))
-        store.put_task(task)
-    return task
+        task = plan(task_id=task_id, family=family, api_key=api_key, now=state.clock.now(),
+                    timing=state.timing(family), rng=rng_for(state.config.seed, "timeline", task_id),
+                    result=result_for(task_id), failure=failure, operation=operation_id, charged=charged)
+        state.store.put_task(task)
+        on_created(task)
+        return task
+
+    return billed(state, family=family, operation_id=operation_id, api_key=api_key, forced=forced, work=make,
+                  upstream_check=upstream_check, cost=cost)
 
 
 def _queue_is_full(state: MockState, account: Account, now: float) -> bool:

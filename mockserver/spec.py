@@ -45,10 +45,15 @@ def spec_dir() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One broken rule: where in the body, and what is wrong."""
+    """One broken rule: where in the body, and what is wrong.
+
+    ``documented`` marks a message the vendor documents verbatim (``x-error-messages`` in the spec):
+    it is shown as is, without the field prefix.
+    """
 
     path: tuple[str | int, ...]
     message: str
+    documented: bool = False
 
     @property
     def field(self) -> str:
@@ -59,7 +64,7 @@ class Violation:
         return out or "body"
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return self.message if self.documented else f"{self.field}: {self.message}"
 
 
 def _describe(value: JSON) -> str:
@@ -124,6 +129,12 @@ class SchemaValidator:
         limit = node.get(keyword)
         instance: Any = err.instance
         kind: Any = err.kind
+        documented = node.get("x-error-messages", {}).get(keyword)
+        if keyword == "required" and isinstance(documented, Mapping):
+            documented = documented.get(kind.property)
+        if isinstance(documented, str):
+            field = (kind.property,) if keyword == "required" else ()
+            return Violation(path + field, documented, documented=True)
         if keyword == "required":
             return Violation(path + (kind.property,), "is required")
         if keyword == "maxLength":

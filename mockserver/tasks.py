@@ -63,6 +63,20 @@ TIMINGS: Mapping[str, Timing] = {
     "manual": Timing(Span(2.0, 8.0), Span(28.0, 52.0)),
 }
 
+#: Realistic timelines per family where they differ from Nuro's: Sonic averages about 2 minutes with a
+#: not-ready phase first (reference §2.2); Producer about 30 s (reference §3).
+REALISTIC_BY_FAMILY: Mapping[str, Timing] = {
+    "sonic": Timing(Span(10.0, 40.0), Span(60.0, 110.0)),
+    "producer": Timing(Span(2.0, 5.0), Span(22.0, 32.0)),
+}
+
+
+def timing_for(profile: str, family: str) -> Timing:
+    """The timeline a task of ``family`` follows under a clock ``profile``."""
+    if profile in ("realistic", "manual"):
+        return REALISTIC_BY_FAMILY.get(family, TIMINGS[profile])
+    return TIMINGS[profile]
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:
@@ -172,3 +186,34 @@ def plan(
         error_id, progress = failure
         task = replace(task, failure=Failure(error_id, task.instant_of_progress(progress), progress))
     return task
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """A clip other calls can refer to: one of a task's outputs, or an uploaded file.
+
+    A generated clip exists from its task's creation but is usable only once it has succeeded.
+    """
+
+    clip_id: str
+    api_key: str
+    created_at: float
+    duration: float
+    #: ``generated`` (a task output) or ``uploaded``.
+    kind: str
+    task_id: str | None = None
+    index: int = 0
+    #: For a clip made by extend: the clip it extends and where (seconds) the extension starts.
+    extends: str | None = None
+    continue_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Persona:
+    """A voice persona made from a clip."""
+
+    persona_id: str
+    api_key: str
+    name: str
+    clip_id: str
+    created_at: float

@@ -44,3 +44,20 @@ def legacy(legacy_server: MockServer) -> Iterator[httpx.Client]:
 def advance(client: httpx.Client, seconds: float) -> None:
     """Move the server's virtual clock forward through the control plane."""
     client.post("/_mock/clock/advance", json={"seconds": seconds}).raise_for_status()
+
+
+def assert_matches_spec(operation_id: str, status: int, body: object) -> None:
+    """The body is valid against the operation's response schema for ``status`` in openapi/."""
+    import jsonschema
+
+    from mockserver.spec import ApiSpec, to_json_schema
+
+    spec = _spec_cache.get("spec")
+    if not isinstance(spec, ApiSpec):
+        spec = _spec_cache["spec"] = ApiSpec.load()
+    schema = to_json_schema(spec.response_schema(operation_id, status))
+    errors = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(body)]
+    assert not errors, f"{operation_id} {status}: {errors[:3]}"
+
+
+_spec_cache: dict[str, object] = {}

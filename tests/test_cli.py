@@ -69,3 +69,16 @@ def test_bad_option_values_are_refused() -> None:
     assert "--nuro takes gone, legacy or an ISO-8601 instant" in bad_nuro.stderr
     bad_clock = subprocess.run([*CLI, "serve", "--clock", "slow"], capture_output=True, text=True)
     assert bad_clock.returncode == 2 and "invalid choice" in bad_clock.stderr
+
+
+def test_unconfirmed_shapes_are_configurable() -> None:
+    with serving("--clock", "manual", "--error-fields", "code,message", "--sonic-not-ready-status", "202") as url:
+        headers = {"Authorization": "Bearer k"}
+        error = httpx.post(f"{url}/api/v1/sonic/create", json={"custom_mode": "no", "mv": "sonic-v4-5"},
+                           headers=headers)
+        assert error.json() == {"code": 400, "message": "The 'custom_mode' field should be boolean."}
+        task_id = httpx.post(f"{url}/api/v1/sonic/create", json={"custom_mode": True, "mv": "sonic-v4-5"},
+                             headers=headers).json()["task_id"]
+        assert httpx.get(f"{url}/api/v1/sonic/task/{task_id}", headers=headers).status_code == 202
+    bad = subprocess.run([*CLI, "serve", "--error-fields", "code"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "including message" in bad.stderr

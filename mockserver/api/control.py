@@ -85,7 +85,16 @@ async def advance_clock(call: Call) -> Response:
         call.state.clock.advance(float(body["seconds"]))
     except ClockError as exc:
         raise MockError(CATALOG["request.validation"], str(exc)) from None
+    await call.state.webhooks.tick()  # what became due is delivered before this call answers
     return JSONResponse(_clock_body(call))
+
+
+async def list_webhooks(call: Call) -> Response:
+    """Webhook deliveries, oldest first, with their attempts."""
+    await call.state.webhooks.tick()
+    task_id = call.request.query_params.get("task_id")
+    rows = [d.as_dict(format_instant) for d in call.state.webhooks.deliveries if not task_id or d.task_id == task_id]
+    return JSONResponse({"deliveries": rows})
 
 
 async def list_errors(call: Call) -> Response:
@@ -218,4 +227,5 @@ def handlers() -> dict[str, Handler]:
         "mockLedger": ledger, "mockListFaults": list_faults, "mockAddFault": add_fault,
         "mockClearFaults": clear_faults, "mockListTasks": list_tasks, "mockGetTask": get_task,
         "mockFailTask": fail_task, "mockCompleteTask": complete_task, "mockRequests": requests,
+        "mockListWebhooks": list_webhooks,
     }

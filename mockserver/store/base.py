@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from mockserver.ledger import Account, Entry
-from mockserver.tasks import Task
+from mockserver.tasks import Clip, Persona, Task
 
 
 class Store(Protocol):
@@ -36,6 +36,18 @@ class Store(Protocol):
 
     def unsettled_task_ids(self, api_key: str) -> list[str]:
         """Ids of a key's charged tasks with a failure planned and no refund yet."""
+
+    def put_clip(self, clip: Clip) -> None:
+        """Register a clip (generated, uploaded) for later reference by id."""
+
+    def get_clip(self, clip_id: str) -> Clip | None:
+        """A clip by id, or None."""
+
+    def put_persona(self, persona: Persona) -> None:
+        """Store a persona."""
+
+    def get_persona(self, persona_id: str) -> Persona | None:
+        """A persona by id, or None."""
 
     def get_account(self, api_key: str) -> Account | None:
         """An account by key, or None."""

@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from mockserver.ledger import Account, Entry
-from mockserver.tasks import Task
+from mockserver.tasks import Clip, Persona, Task
 
 
 class MemoryStore:
@@ -25,6 +25,8 @@ class MemoryStore:
         self._refunds: dict[str, Entry] = {}
         self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
         self._journal_seq = 0
+        self._clips: dict[str, Clip] = {}
+        self._personas: dict[str, Persona] = {}
 
     def transaction(self) -> AbstractContextManager[None]:
         """No-op: memory operations are atomic already."""
@@ -63,6 +65,22 @@ class MemoryStore:
     def unsettled_task_ids(self, api_key: str) -> list[str]:
         """A key's charged tasks with a planned failure and no refund yet."""
         return list(self._unsettled.get(api_key, ()))
+
+    def put_clip(self, clip: Clip) -> None:
+        """Register a clip."""
+        self._clips[clip.clip_id] = clip
+
+    def get_clip(self, clip_id: str) -> Clip | None:
+        """A clip by id, or None."""
+        return self._clips.get(clip_id)
+
+    def put_persona(self, persona: Persona) -> None:
+        """Store a persona."""
+        self._personas[persona.persona_id] = persona
+
+    def get_persona(self, persona_id: str) -> Persona | None:
+        """A persona by id, or None."""
+        return self._personas.get(persona_id)
 
     def get_account(self, api_key: str) -> Account | None:
         """An account by key, or None."""

@@ -1,0 +1,218 @@
+"""Webhooks: a signed JSON POST when a task streams, succeeds or fails, driven by the virtual clock.
+
+Events are derived, like everything else, from each watched task's timeline: a dispatcher looks at
+the clock (on a short real-time tick, and at once after ``POST /_mock/clock/advance``) and sends what
+has become due. Each event is one delivery with a stable ``X-Webhook-Id``; a non-2xx answer or a
+connection error is retried with exponential backoff on the virtual clock. Headers (reference §5.4):
+``X-Webhook-Id``, ``X-Webhook-Event`` (``song.streaming`` / ``song.completed`` / ``song.failed``),
+``X-Webhook-Timestamp`` (unix seconds) and ``X-Webhook-Signature: sha256=<hex HMAC-SHA256(secret,
+"<timestamp>.<raw body>")>``.
+
+Only loopback targets are contacted unless a host is allowed explicitly: the mock must not become a
+way to reach other hosts. A blocked delivery is recorded, never sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+
+from mockserver.tasks import Status, Task
+
+if TYPE_CHECKING:
+    from mockserver.state import MockState
+
+#: Seconds (virtual) before retry n: 2, 4, 8, 16, 32; then the delivery is given up.
+BACKOFF = (2.0, 4.0, 8.0, 16.0, 32.0)
+TICK = 0.05
+
+
+@dataclass
+class Attempt:
+    """One try at delivering."""
+
+    instant: float
+    status: int | None
+    error: str | None = None
+
+
+@dataclass
+class Delivery:
+    """One event for one task, sent until a 2xx answer or the retries run out."""
+
+    id: str
+    task_id: str
+    platform: str
+    event: str
+    url: str
+    body: bytes
+    due: float
+    secret: str
+    state: str = "pending"  # pending | delivered | failed | blocked
+    next_at: float = 0.0
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def as_dict(self, fmt: Callable[[float], str]) -> dict[str, Any]:
+        """The delivery as the control plane shows it."""
+        return {
+            "id": self.id, "task_id": self.task_id, "platform": self.platform, "event": self.event,
+            "url": self.url, "state": self.state, "due": fmt(self.due), "payload": orjson.loads(self.body),
+            "attempts": [{"instant": fmt(a.instant), "status": a.status, "error": a.error} for a in self.attempts],
+        }
+
+
+@dataclass
+class Watch:
+    """A task whose events go to a URL."""
+
+    task_id: str
+    url: str
+    secret: str
+    platform: str
+    base_url: str
+    sent: set[str] = field(default_factory=set)
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>.<body>")."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def allowed(url: str, allow: tuple[str, ...]) -> bool:
+    """Loopback http(s) targets, or a host named in ``allow``."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host in allow or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+#: Builds a family's poll body for a task at an instant, with media links under a base URL.
+BodyFor = Callable[[Task, float, str], Mapping[str, Any]]
+
+
+class Dispatcher:
+    """Watches tasks and delivers their webhook events."""
+
+    def __init__(self, state: MockState, body_for: Mapping[str, BodyFor]) -> None:
+        self.state = state
+        self.body_for = body_for
+        self.watches: dict[str, Watch] = {}
+        self.deliveries: list[Delivery] = []
+        self._runner: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def watch(self, task: Task, body: Mapping[str, Any], platform: str, base_url: str) -> None:
+        """Deliver ``task``'s events if its create body named a ``webhook_url``."""
+        url = body.get("webhook_url")
+        if not url:
+            return
+        secret = str(body.get("webhook_secret") or self.state.config.webhook_default_secret)
+        self.watches[task.id] = Watch(task.id, str(url), secret, platform, base_url)
+        self._ensure_running()
+
+    def clear(self) -> None:
+        """Forget every watch and delivery."""
+        self.watches.clear()
+        self.deliveries.clear()
+
+    def _ensure_running(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._runner is None or self._runner.done():
+            self._wake = asyncio.Event()
+            self._lock = asyncio.Lock()
+            self._runner = loop.create_task(self._run())
+
+    def kick(self) -> None:
+        """Look for due events now (after the clock moved)."""
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK)
+            self._wake.clear()
+            await self.tick()
+
+    async def tick(self) -> None:
+        """Emit the events that became due and send the deliveries whose time has come."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            now = self.state.clock.now()
+            self._emit(now)
+            due = [d for d in self.deliveries if d.state == "pending" and d.next_at <= now]
+            if due:
+                async with httpx.AsyncClient(timeout=5.0, follow_redirects=False, trust_env=False) as client:
+                    for delivery in due:
+                        await self._send(client, delivery, now)
+
+    def _emit(self, now: float) -> None:
+        for watch in list(self.watches.values()):
+            task = self.state.store.get_task(watch.task_id)
+            if task is None:
+                continue
+            view = task.view(now)
+            if watch.platform == "suno" and view.status is not Status.PENDING and "song.streaming" not in watch.sent:
+                self._add(watch, task, "song.streaming", task.started_at, now)
+            if view.status.terminal:
+                event = "song.completed" if view.status is Status.SUCCEEDED else "song.failed"
+                if event not in watch.sent:
+                    due = task.ends_at if view.status is Status.SUCCEEDED else task.failure.at  # type: ignore[union-attr]
+                    self._add(watch, task, event, due, now)
+                del self.watches[watch.task_id]
+
+    def _add(self, watch: Watch, task: Task, event: str, due: float, now: float) -> None:
+        watch.sent.add(event)
+        payload = dict(self.body_for[task.family](task, now, watch.base_url))
+        payload["task_id"] = task.id
+        payload["platform"] = watch.platform
+        delivery = Delivery(self.state.ids.new_id(), task.id, watch.platform, event, watch.url,
+                            orjson.dumps(payload), due, watch.secret, next_at=now)
+        if not allowed(watch.url, self.state.config.webhook_allow):
+            delivery.state = "blocked"
+            delivery.attempts.append(Attempt(now, None, "not a loopback target (allow it with --webhook-allow HOST)"))
+        self.deliveries.append(delivery)
+
+    async def _send(self, client: httpx.AsyncClient, delivery: Delivery, now: float) -> None:
+        timestamp = int(now)
+        headers = {
+            "Content-Type": "application/json", "User-Agent": "musicapi-mock-webhooks",
+            "X-Webhook-Id": delivery.id, "X-Webhook-Event": delivery.event,
+            "X-Webhook-Timestamp": str(timestamp),
+            "X-Webhook-Signature": signature(delivery.secret, timestamp, delivery.body),
+        }
+        try:
+            response = await client.post(delivery.url, content=delivery.body, headers=headers)
+            attempt = Attempt(now, response.status_code)
+        except httpx.HTTPError as exc:
+            attempt = Attempt(now, None, f"{type(exc).__name__}: {exc}")
+        delivery.attempts.append(attempt)
+        if attempt.status is not None and 200 <= attempt.status < 300:
+            delivery.state = "delivered"
+        elif len(delivery.attempts) > len(BACKOFF):
+            delivery.state = "failed"
+        else:
+            delivery.next_at = now + BACKOFF[len(delivery.attempts) - 1]
