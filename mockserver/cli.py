@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -104,6 +105,10 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--error-fields", default=env_default("error_fields", "code,message,error,detail,type"),
                        help="fields of Sonic/Producer/account error bodies (their shape is unconfirmed) "
                             "[env MUSICAPI_MOCK_ERROR_FIELDS]")
+    serve.add_argument("--log-requests", choices=["off", "text", "json"],
+                       default=env_default("log_requests", "text"),
+                       help="one line per request on stdout, as text or JSON lines; off for speed "
+                            "[env MUSICAPI_MOCK_LOG_REQUESTS]")
     serve.add_argument("--log-level", default=env_default("log_level", "warning"),
                        choices=["critical", "error", "warning", "info", "debug"],
                        help="server log level [env MUSICAPI_MOCK_LOG_LEVEL]")
@@ -145,6 +150,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         webhook_allow=tuple(args.webhook_allow),
         sonic_not_ready_status=args.sonic_not_ready_status,
         error_fields=_error_fields(args.error_fields),
+        request_log=args.log_requests,
     )
 
 
@@ -161,11 +167,30 @@ def serve(config: Config, log_level: str = "warning") -> None:
     sock.listen(2048)  # connections made right after the banner queue instead of being refused
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
-    print(f"musicapi-mock listening on http://{host}:{port}", flush=True)
-    print(f"  clock: {config.clock}  nuro: {config.nuro.describe()}  seed: {config.seed}", flush=True)
-    print(f"  control plane: http://{host}:{port}/_mock/  spec: http://{host}:{port}/openapi.json", flush=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off"))
+    base = f"http://{host}:{port}"
+    print(f"musicapi-mock listening on {base}", flush=True)
+    print(banner(config, base), flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
+                                           timeout_graceful_shutdown=5))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight), then
+    # re-raises the signal to the handler it found: ours, so the process ends normally and says so.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
     server.run(sockets=[sock])
+    print("musicapi-mock stopped", flush=True)
+
+
+def banner(config: Config, base: str) -> str:
+    """The start-up text after the URL line: modes, where things are, how to force an error."""
+    return "\n".join([
+        f"  clock: {config.clock}   nuro: {config.nuro.describe()}   seed: {config.seed}",
+        f"  API spec:       {base}/openapi.json",
+        f"  control plane:  {base}/_mock/   (spec: {base}/_mock/openapi.json)",
+        f"  force an error: curl -H 'Authorization: Bearer sk_test' -H 'X-Mock-Scenario: sonic.rate_limited' "
+        f"{base}/api/v1/sonic/task/any",
+        f"                  (every error id: {base}/_mock/errors; magic keys, fault rules: README)",
+        f"  request log:    {config.request_log}   (--log-requests off|text|json)",
+    ])
 
 
 def _migrate(path: str) -> int:

@@ -174,6 +174,28 @@ class CatalogEntry(TypedDict):
     source: str
 
 
+class WebhookAttempt(TypedDict):
+    """One try at delivering a webhook."""
+
+    instant: str
+    status: int | None
+    error: str | None
+
+
+class WebhookDelivery(TypedDict):
+    """A webhook event and its delivery attempts (``WebhookDelivery`` in mock-control.yaml)."""
+
+    id: str
+    task_id: str
+    platform: str
+    event: str
+    url: str
+    state: str
+    due: str
+    payload: dict[str, Any]
+    attempts: list[WebhookAttempt]
+
+
 class MockControlError(Exception):
     """The control plane answered an error.
 
@@ -349,6 +371,12 @@ class calls:  # noqa: N801 - a namespace of call builders
                            params=_optional(api_key=api_key, limit=limit))
 
 
+    @staticmethod
+    def webhooks(task_id: str | None) -> ControlCall[list[WebhookDelivery]]:
+        """``GET /_mock/webhooks``."""
+        return ControlCall("GET", "/_mock/webhooks", _item("deliveries"), params=_optional(task_id=task_id))
+
+
 # --- the methods, written once per flavour -------------------------------------------------------------
 
 
@@ -457,6 +485,15 @@ class ControlMethods(ABC):
         """The whole request journal (:meth:`journal` filters it)."""
         return self.journal()
 
+    def deliveries(self, task_id: str | None = None) -> list[WebhookDelivery]:
+        """Webhook deliveries (events and their attempts), oldest first; for one task if given."""
+        return self.send(calls.webhooks(task_id))
+
+    @property
+    def webhooks(self) -> list[WebhookDelivery]:
+        """Every webhook delivery so far (:meth:`deliveries` filters by task)."""
+        return self.deliveries()
+
 
 class AsyncControlMethods(ABC):
     """Every control-plane method as a coroutine; subclasses say how a :class:`ControlCall` is sent."""
@@ -517,6 +554,10 @@ class AsyncControlMethods(ABC):
     async def clear_faults(self) -> None:
         """Remove every fault rule."""
         await self.send(calls.clear_faults())
+
+    async def webhooks(self, task_id: str | None = None) -> list[WebhookDelivery]:
+        """Webhook deliveries (events and their attempts), oldest first; for one task if given."""
+        return await self.send(calls.webhooks(task_id))
 
     async def balance(self, api_key: str | None = None) -> KeyState:
         """A key's balances (``credits``, ``extra_credits``), limits and usage."""

@@ -122,6 +122,8 @@ class Config:
     webhook_default_secret: str = "musicapi-mock-default-webhook-secret"
     #: Hosts webhooks may be sent to besides loopback addresses.
     webhook_allow: tuple[str, ...] = ()
+    #: Request log format: ``off`` (the library's default, fastest), ``text`` or ``json`` lines on stdout.
+    request_log: str = "off"
     #: Deliberate faults (names from ``mockserver.sabotage.FAULTS``) that prove the contract suite has teeth.
     sabotage: tuple[str, ...] = ()
 

@@ -208,7 +208,7 @@ CATALOG = Catalog.of(
     ErrorSpec("sonic.rate_limited", 429, "rate_limited", "Too many requests. Please wait and try again.",
               SONIC_OPS, "reference §5.2 (429, second-hand; GUESS)"),
     ErrorSpec("sonic.queue_full", 429, "rate_limited", "Too many tasks in progress. Please wait and try again.",
-              (SONIC_CREATE,), "reference §5.2 (plan concurrency; GUESS)", after_debit=True),
+              (SONIC_CREATE,), "reference §5.2 (plan concurrency; GUESS)"),
     ErrorSpec("sonic.clip_not_found", 400, "bad_request", "continue_clip_id not found.",
               (SONIC_CREATE, "sonicPersona"), "mock (reference §2.1: the clip must exist)"),
     ErrorSpec("sonic.clip_not_ready", 400, "bad_request", "The clip has not finished generating yet.",
@@ -247,7 +247,7 @@ CATALOG = Catalog.of(
     ErrorSpec("producer.timeout", 504, "timeout", "Task failed due to timeout.", (PRODUCER_CREATE,),
               _PRODUCER_DOC + " (a client reads type timeout on FAILED)", task_failure=True, after_debit=True),
     ErrorSpec("producer.queue_full", 429, "rate_limited", "Too many tasks in progress. Please wait and try again.",
-              (PRODUCER_CREATE,), "reference §5.2 (GUESS)", after_debit=True),
+              (PRODUCER_CREATE,), "reference §5.2 (GUESS)"),
     # --- Studio: documented as unavailable ---
     ErrorSpec("studio.unavailable", 503, "service_unavailable",
               "Studio is unavailable due to official restrictions. Use Sonic (POST /api/v1/sonic/create) instead.",

@@ -8,6 +8,7 @@ catalog's ``request.internal`` in the family's format.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mockserver.errors import CATALOG, MockError
+from mockserver.logs import request_logger
 from mockserver.spec import Operation
 
 if TYPE_CHECKING:
@@ -198,20 +200,27 @@ def endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in its family.
 
-    With ``journal``, each call is recorded (method, path, status, key, error id, instant).
+    With ``journal``, each call is recorded (method, path, status, key, error id, instant); with a
+    request log configured, each call is also written as a line.
     """
+    log = request_logger(state.config.request_log)
 
     async def run(request: Request) -> Response:
+        started = time.perf_counter() if log is not None else 0.0
         try:
             response = await handler(Call(request, op, state))
         except MockError as error:
             response = render_error(op.family, error, state.config.error_fields)
-        if journal:
-            state.store.journal({
+        if journal or log is not None:
+            record = {
                 "instant": state.clock.now(), "method": request.method, "path": request.url.path,
                 "operation": op.operation_id, "status": response.status_code,
                 "api_key": _lenient_key(request), "error_id": response.headers.get(ERROR_ID_HEADER),
-            })
+            }
+            if journal:
+                state.store.journal(record)
+            if log is not None:
+                log({**record, "ms": (time.perf_counter() - started) * 1000})
         return response
 
     run.__name__ = op.operation_id

@@ -145,6 +145,11 @@ def billed(
             raise MockError(CATALOG[errors.usage_limit])
         if cost > account.total:
             raise MockError(CATALOG[errors.insufficient_credits])
+        # A full queue is upstream (after the debit, refunded) only where its error type refunds;
+        # otherwise it is checked first, so a non-refundable error never costs credits.
+        queue_after_debit = CATALOG[errors.queue_full].after_debit
+        if queued and not queue_after_debit and _queue_is_full(state, account, now):
+            raise MockError(CATALOG[errors.queue_full])
         ref_id = state.ids.new_id()
         charged_account, from_credits, from_extra = debit(account, cost)
         store.put_account(charged_account)
@@ -153,7 +158,7 @@ def billed(
         try:
             if forced is not None and forced.spec.after_debit and not forced.spec.task_failure:
                 raise MockError(forced.spec)
-            if queued and _queue_is_full(state, charged_account, now):
+            if queued and queue_after_debit and _queue_is_full(state, charged_account, now):
                 raise MockError(CATALOG[errors.queue_full])
             upstream_check()
         except MockError as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -82,3 +83,47 @@ def test_unconfirmed_shapes_are_configurable() -> None:
         assert httpx.get(f"{url}/api/v1/sonic/task/{task_id}", headers=headers).status_code == 202
     bad = subprocess.run([*CLI, "serve", "--error-fields", "code"], capture_output=True, text=True)
     assert bad.returncode == 2 and "including message" in bad.stderr
+
+
+def test_banner_request_log_and_graceful_stop() -> None:
+    import json
+    import signal
+
+    process = subprocess.Popen([*CLI, "serve", "--port", "0", "--log-requests", "json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
+        assert url
+        banner = [process.stdout.readline() for _ in range(6)]
+        assert "clock: fast" in banner[0] and "nuro: gone" in banner[0]
+        assert f"{url.group(1)}/_mock/" in banner[2]
+        words = shlex.split(banner[3].split("curl ", 1)[1])  # run the banner's example as a shell would
+        headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
+        forced = httpx.get(words[-1], headers=headers)
+        assert forced.status_code == 429  # the banner's own example works
+        line = json.loads(process.stdout.readline())
+        assert (line["status"], line["error_id"], line["api_key"]) == (429, "sonic.rate_limited", "sk_test")
+        assert line["ms"] >= 0 and line["instant"].endswith("Z")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "musicapi-mock stopped" in out
+
+
+def test_text_request_log() -> None:
+    process = subprocess.Popen([*CLI, "serve", "--port", "0", "--nuro", "legacy"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline())
+        assert url
+        for _ in range(6):
+            process.stdout.readline()
+        httpx.get(f"{url.group(1)}/api/v1/nuro/task/x", headers={"Authorization": "Bearer k"})
+        line = process.stdout.readline()
+        assert " 404 GET /api/v1/nuro/task/x key=k error=nuro.task_not_found " in line
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)

@@ -141,3 +141,15 @@ def test_delivered_on_a_running_clock_too(start_server: ServerFactory, receiver:
                 break
             threading.Event().wait(0.05)
         assert [r["headers"]["x-webhook-event"] for r in receiver.received] == ["song.completed"]
+
+
+def test_python_api_lists_deliveries(receiver: Receiver) -> None:
+    from mockserver.testing import MockServer
+
+    with MockServer.start(clock="manual") as mock, httpx.Client(base_url=mock.url, headers=mock.headers) as c:
+        task_id = c.post("/api/v1/sonic/create", json={**SONIC, "webhook_url": receiver.url}).json()["task_id"]
+        assert mock.webhooks == []
+        mock.advance(400)
+        assert [d["event"] for d in mock.webhooks] == ["song.streaming", "song.completed"]
+        assert [d["state"] for d in mock.deliveries(task_id)] == ["delivered", "delivered"]
+        assert mock.deliveries("other") == []
