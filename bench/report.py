@@ -1,0 +1,255 @@
+"""Turning rows into a table, ratios, a JSON file and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+#: The issue's targets, reported (never asserted).
+TARGETS = {"vs_prism_min": 2.0, "vs_hello_min": 0.5, "p99_max_ms": 10.0}
+MIXES = ("create", "poll")
+
+
+def machine_info() -> dict[str, Any]:
+    """nproc, CPU model, memory, Python and key package versions."""
+    import os
+
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions: dict[str, str | None] = {}
+    for package in ("musicapi-mock", "starlette", "uvicorn", "uvloop", "httptools", "orjson"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "nproc": os.cpu_count(),
+        "usable_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "cpu_model": model,
+        "mem_total_kb": _meminfo_total(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "node": shutil.which("node"),
+        "packages": versions,
+    }
+
+
+def _meminfo_total() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+# --- ratios ------------------------------------------------------------------------------------------
+
+
+def _ok(rows: Iterable[Row], server: str, mix: str) -> Row | None:
+    for row in rows:
+        if row["server"] == server and row["mix"] == mix and row["status"] == "ok":
+            return row
+    return None
+
+
+def ratios(rows: Sequence[Row]) -> list[Row]:
+    """For each mock row: req/s relative to Prism and to the bare Starlette ceiling, per mix."""
+    out = []
+    for row in rows:
+        if not row["server"].startswith("mock") or row["status"] != "ok":
+            continue
+        prism = _ok(rows, "prism", row["mix"])
+        hello = _ok(rows, "starlette-hello", row["mix"])
+        entry: Row = {"server": row["server"], "mix": row["mix"],
+                      "vs_prism": round(row["rps"] / prism["rps"], 2) if prism and prism["rps"] else None,
+                      "vs_hello": round(row["rps"] / hello["rps"], 2) if hello and hello["rps"] else None,
+                      "p99_ms": row["p99_ms"]}
+        entry["meets"] = {
+            "vs_prism": None if entry["vs_prism"] is None else entry["vs_prism"] >= TARGETS["vs_prism_min"],
+            "vs_hello": None if entry["vs_hello"] is None else entry["vs_hello"] >= TARGETS["vs_hello_min"],
+            "p99": row["p99_ms"] < TARGETS["p99_max_ms"],
+        }
+        out.append(entry)
+    return out
+
+
+# --- text tables ---------------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def render(headers: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
+    """A Markdown table (also readable as plain text)."""
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
+    def fmt(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+    sep = "| " + " | ".join("-" * w for w in widths) + " |"
+    return "\n".join([fmt(headers), sep, *(fmt(line) for line in lines)])
+
+
+def load_table(rows: Sequence[Row]) -> str:
+    """server × mix → req/s, p50, p99, peak RSS, errors, status."""
+    headers = ["server", "mix", "req/s", "p50 ms", "p99 ms", "peak RSS MB", "non-2xx", "sock err", "other CPU %",
+               "status"]
+    lines = [[r["server"], r["mix"], _fmt(r.get("rps"), 0), _fmt(r.get("p50_ms"), 2), _fmt(r.get("p99_ms"), 2),
+              _fmt(r.get("peak_rss_mb"), 1), _fmt(r.get("non_2xx")), _fmt(r.get("socket_errors")),
+              _fmt(r.get("other_cpu_pct"), 0), _status(r)] for r in rows]
+    return render(headers, lines)
+
+
+def _status(row: Row) -> str:
+    return str(row["status"]) + (f" ({row['note']})" if row.get("note") else "")
+
+
+def _mark(value: bool | None) -> str:
+    return "" if value is None else (" ✓" if value else " ✗")
+
+
+def ratio_table(entries: Sequence[Row]) -> str:
+    """mock rows: ×Prism, ×ceiling, p99, each marked against the issue's targets."""
+    headers = ["server", "mix", "mock/prism (≥2)", "mock/starlette-hello (≥0.5)", "p99 ms (<10)"]
+    lines = [[e["server"], e["mix"], _fmt(e["vs_prism"], 2) + _mark(e["meets"]["vs_prism"]),
+              _fmt(e["vs_hello"], 2) + _mark(e["meets"]["vs_hello"]),
+              _fmt(e["p99_ms"], 2) + _mark(e["meets"]["p99"])] for e in entries]
+    return render(headers, lines)
+
+
+def scaling_table(rows: Sequence[Row]) -> str:
+    """N → population time, RSS, bytes per task, poll p50/p99."""
+    headers = ["tasks", "populate s", "RSS MB", "bytes/task", "poll req/s", "p50 ms", "p99 ms", "other CPU %",
+               "status"]
+    lines = [[_fmt(r["tasks"]), _fmt(r.get("populate_s"), 1), _fmt(r.get("rss_mb"), 1),
+              _fmt(r.get("bytes_per_task"), 0), _fmt(r.get("rps"), 0), _fmt(r.get("p50_ms"), 2),
+              _fmt(r.get("p99_ms"), 2), _fmt(r.get("other_cpu_pct"), 0), _status(r)] for r in rows]
+    return render(headers, lines)
+
+
+# --- files ------------------------------------------------------------------------------------------------
+
+
+def write_json(result: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """``latest.json`` and a timestamped copy."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    latest, stamped = out_dir / "latest.json", out_dir / f"results-{stamp}.json"
+    latest.write_text(text, encoding="utf-8")
+    stamped.write_text(text, encoding="utf-8")
+    return latest, stamped
+
+
+def write_chart(rows: Sequence[Row], scaling: Sequence[Row], path: Path, title: str) -> Path | None:
+    """Grouped bars of req/s and p99 per server and mix (plus the scaling curves when measured)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'): no chart written.", flush=True)
+        return None
+    measured = [r for r in rows if r["status"] == "ok" or r.get("rps")]
+    servers = list(dict.fromkeys(r["server"] for r in measured))
+    scaled = [r for r in scaling if r["status"] == "ok" and r["tasks"] > 0]
+    fig, axes = plt.subplots(2 if scaled else 1, 2, figsize=(13, 9.5 if scaled else 5.2), constrained_layout=True,
+                             squeeze=False)
+    _bars(axes[0][0], measured, servers, "rps", "requests/s (higher is better)")
+    _bars(axes[0][1], measured, servers, "p99_ms", "p99 latency, ms (lower is better; dashed: 10 ms target)")
+    axes[0][1].axhline(TARGETS["p99_max_ms"], color="grey", linestyle="--", linewidth=1)
+    if scaled:
+        _scaling_latency(axes[1][0], scaled)
+        _scaling_memory(axes[1][1], scaled)
+    fig.suptitle(title, fontsize=11)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _bars(ax: Any, rows: Sequence[Row], servers: Sequence[str], key: str, label: str) -> None:
+    width = 0.38
+    colors = {"create": "#4C72B0", "poll": "#DD8452"}
+    for offset, mix in enumerate(MIXES):
+        values = [(_value(rows, s, mix, key)) for s in servers]
+        xs = [i + (offset - 0.5) * width for i in range(len(servers))]
+        bars = ax.bar(xs, values, width, label=f"{mix}-heavy", color=colors[mix])
+        ax.bar_label(bars, labels=[_short(v) for v in values], fontsize=8, padding=2)
+    ax.set_xticks(range(len(servers)), servers, rotation=20, ha="right", fontsize=9)
+    ax.set_title(label, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.margins(y=0.15)
+
+
+def _scaling_latency(ax: Any, rows: Sequence[Row]) -> None:
+    labels = [_count(r["tasks"]) for r in rows]
+    xs = range(len(rows))
+    ax.plot(xs, [r["p99_ms"] for r in rows], marker="o", label="p99")
+    ax.plot(xs, [r["p50_ms"] for r in rows], marker="o", label="p50")
+    for x, r in zip(xs, rows, strict=True):
+        ax.annotate(f"{r['p99_ms']:.1f}", (x, r["p99_ms"]), fontsize=8, textcoords="offset points", xytext=(0, 6),
+                    ha="center")
+    ax.set_xticks(list(xs), labels)
+    ax.set_xlabel("stored tasks")
+    ax.set_ylabel("ms")
+    ax.set_ylim(bottom=0)
+    ax.margins(y=0.2)
+    ax.set_title("scaling: poll latency vs stored tasks (ms)", fontsize=10)
+    ax.legend(fontsize=8)
+
+
+def _scaling_memory(ax: Any, rows: Sequence[Row]) -> None:
+    labels = [_count(r["tasks"]) for r in rows]
+    values = [float(r.get("bytes_per_task") or 0) for r in rows]
+    bars = ax.bar(range(len(rows)), values, 0.5, color="#55A868")
+    ax.bar_label(bars, labels=[f"{v:,.0f} B" for v in values], fontsize=8, padding=2)
+    ax.axhline(1024, color="grey", linestyle="--", linewidth=1)
+    ax.set_xticks(range(len(rows)), labels)
+    ax.set_xlabel("stored tasks")
+    ax.set_ylabel("bytes")
+    ax.margins(y=0.15)
+    ax.set_title("scaling: memory per stored task ((RSS(N) - RSS(0)) / N; dashed: 1 KiB target)", fontsize=10)
+
+
+def _count(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def _value(rows: Sequence[Row], server: str, mix: str, key: str) -> float:
+    for row in rows:
+        if row["server"] == server and row["mix"] == mix and row.get(key) is not None:
+            return float(row[key])
+    return 0.0
+
+
+def _short(value: float) -> str:
+    if value >= 1000:
+        return f"{value / 1000:.1f}k"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
