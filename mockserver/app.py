@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
 
@@ -13,7 +14,7 @@ from starlette.routing import Route
 
 from mockserver.api import account, control, media, nuro, producer, sonic
 from mockserver.clock import TimeSource
-from mockserver.config import Config
+from mockserver.config import Config, ConfigError
 from mockserver.errors import MockError
 from mockserver.http import (
     Handler,
@@ -44,6 +45,22 @@ def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
         journal = op.spec_name != CONTROL_SPEC and state.config.journal_size > 0
         routes.append(Route(op.path, endpoint(op, handlers[op_id], state, journal=journal), methods=methods))
     return routes
+
+
+#: The environment variable through which ``serve --workers`` hands its configuration (JSON) to each worker.
+WORKER_CONFIG_ENV = "MUSICAPI_MOCK_WORKER_CONFIG"
+
+
+def app_from_env() -> Starlette:
+    """The app of one worker of ``musicapi-mock serve --workers N`` (uvicorn's import-string app factory).
+
+    Its :class:`~mockserver.config.Config` is the JSON in :data:`WORKER_CONFIG_ENV`, set by the command.
+    """
+    text = os.environ.get(WORKER_CONFIG_ENV)
+    if not text:
+        raise ConfigError(f"{WORKER_CONFIG_ENV} is not set: app_from_env serves the workers of "
+                          "`musicapi-mock serve --workers N`")
+    return create_app(Config.from_json(text))
 
 
 def create_app(

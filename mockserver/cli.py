@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from mockserver.config import (
     CLOCK_MODES,
@@ -18,6 +23,9 @@ from mockserver.config import (
     parse_clock,
     parse_costs,
 )
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 def _int(text: str) -> int:
@@ -109,6 +117,20 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                        default=env_default("log_requests", "text"),
                        help="one line per request on stdout, as text or JSON lines; off for speed "
                             "[env MUSICAPI_MOCK_LOG_REQUESTS]")
+    serve.add_argument("--state", metavar="FILE", default=env_default("state", "") or None,
+                       help="keep the whole state (tasks, keys, ledger, clock, fault rules, webhooks, journal) "
+                            "in this SQLite file: it survives restarts and is shared by --workers; default: "
+                            "in memory [env MUSICAPI_MOCK_STATE]")
+    serve.add_argument("--workers", type=_int, default=_int(env_default("workers", "1")),
+                       help="worker processes; more than one shares a --state file (a temporary one, "
+                            "deleted on exit, when none is given) [env MUSICAPI_MOCK_WORKERS]")
+    from mockserver.sabotage import FAULTS
+
+    serve.add_argument("--fault", action="append", default=_env_list("fault"), choices=sorted(FAULTS),
+                       metavar="NAME",
+                       help="a deliberate fault, to prove the contract suite catches it (never in normal use); "
+                            "repeatable: " + "; ".join(f"{f.name}: {f.description}" for f in FAULTS.values())
+                            + " [env MUSICAPI_MOCK_FAULT, comma-separated]")
     serve.add_argument("--log-level", default=env_default("log_level", "warning"),
                        choices=["critical", "error", "warning", "info", "debug"],
                        help="server log level [env MUSICAPI_MOCK_LOG_LEVEL]")
@@ -129,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("file", help="a JSON file with a Nuro create body, or - for standard input")
     sub.add_parser("errors", help="print the error catalog as Markdown (ERRORS.md)",
                    description="Print the error catalog, its triggers and the magic keys as Markdown.")
+    from mockserver import contract_cli
+
+    contract_cli.add_parser(sub)
     return parser
 
 
@@ -151,16 +176,34 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sonic_not_ready_status=args.sonic_not_ready_status,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
+        state=args.state,
+        workers=_workers(args.workers),
+        sabotage=tuple(args.fault),
     )
+
+
+def _workers(count: int) -> int:
+    if count < 1:
+        raise ConfigError(f"--workers takes a whole number of at least 1, not {count}")
+    return count
 
 
 def serve(config: Config, log_level: str = "warning") -> None:
     """Run the server until interrupted, printing the URL it listens on."""
-    import uvicorn
-
     from mockserver.app import create_app
 
-    app = create_app(config)
+    with _state_for_workers(config) as config:
+        if config.workers == 1:
+            _serve(config, create_app(config), log_level)
+        else:
+            _prepare_state(config)
+            _serve(config, None, log_level)
+
+
+def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
+    """Bind, print the banner and serve: ``app`` in this process, or ``config.workers`` worker processes."""
+    import uvicorn
+
     sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))
@@ -170,6 +213,12 @@ def serve(config: Config, log_level: str = "warning") -> None:
     base = f"http://{host}:{port}"
     print(f"musicapi-mock listening on {base}", flush=True)
     print(banner(config, base), flush=True)
+    if config.state:
+        print(f"  state:          {config.state} (SQLite)   workers: {config.workers}", flush=True)
+    if app is None:
+        _run_workers(config, sock, log_level)
+        print("musicapi-mock stopped", flush=True)
+        return
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off",
                                            timeout_graceful_shutdown=5))
     # uvicorn shuts down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight), then
@@ -177,7 +226,53 @@ def serve(config: Config, log_level: str = "warning") -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
     server.run(sockets=[sock])
+    app.state.mock.close()  # a state file's last buffered journal records
     print("musicapi-mock stopped", flush=True)
+
+
+@contextmanager
+def _state_for_workers(config: Config) -> Iterator[Config]:
+    """``config``, with a temporary state file (removed afterwards) when several workers have none."""
+    if config.workers == 1 or config.state:
+        yield config
+        return
+    directory = tempfile.mkdtemp(prefix="musicapi-mock-state-")
+    try:
+        yield config.with_(state=os.path.join(directory, "state.sqlite3"))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _prepare_state(config: Config) -> None:
+    """Before the workers start: create or open the state file, apply scenario files to a new one, and
+    release deliveries a crashed run left claimed. Configuration errors surface here, once."""
+    import time
+
+    from mockserver.state import MockState
+
+    state = MockState.build(config, time.time)
+    try:
+        state.store.recover()
+    finally:
+        state.close()
+
+
+def _run_workers(config: Config, sock: socket.socket, log_level: str) -> None:
+    """Serve with ``config.workers`` processes over the shared state file, until SIGINT/SIGTERM.
+
+    Each worker builds its app with :func:`mockserver.app.app_from_env` from the configuration this
+    process passes as JSON in :data:`~mockserver.app.WORKER_CONFIG_ENV`; uvicorn's supervisor restarts
+    a worker that dies.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from mockserver.app import WORKER_CONFIG_ENV
+
+    os.environ[WORKER_CONFIG_ENV] = config.to_json()
+    settings = uvicorn.Config("mockserver.app:app_from_env", factory=True, workers=config.workers,
+                              log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=5)
+    Multiprocess(settings, sockets=[sock]).run()
 
 
 def banner(config: Config, base: str) -> str:
@@ -190,6 +285,8 @@ def banner(config: Config, base: str) -> str:
         f"{base}/api/v1/sonic/task/any",
         f"                  (every error id: {base}/_mock/errors; magic keys, fault rules: README)",
         f"  request log:    {config.request_log}   (--log-requests off|text|json)",
+        *([f"  DELIBERATE FAULTS: {', '.join(config.sabotage)} (this mock breaks its contract on purpose)"]
+          if config.sabotage else []),
     ])
 
 
@@ -222,6 +319,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve(config_from_args(args), args.log_level)
         elif args.command == "migrate":
             return _migrate(args.file)
+        elif args.command == "contract":
+            from mockserver.contract_cli import run
+
+            return run(args)
         elif args.command == "errors":
             from mockserver.docs import errors_markdown
 

@@ -7,19 +7,70 @@ The domain never reads the wall clock. It asks a :class:`Clock`. Two kinds exist
 * ``manual``: time stands still until somebody calls ``advance()`` (or ``set()``).
 
 Both start at the current real time, so instants given on the command line mean what they say.
+
+The clock's state (offset, frozen instant) lives in a :class:`ClockStateStore` — by default a private
+cell, in a mock the mock's store — so that several worker processes over one durable store share one
+virtual clock. :meth:`Clock.sync` re-reads it; the HTTP layer calls it once per request, so an
+``advance`` answered by one worker is seen by the next request to any worker, while ``now()`` itself
+stays a cheap read of a cached value.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 TimeSource = Callable[[], float]
 
 
 class ClockError(ValueError):
     """Raised for an impossible clock operation (moving time backwards)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """What a virtual clock remembers: how far it was moved, and (manual mode) the real instant it froze at."""
+
+    offset: float = 0.0
+    frozen_at: float = 0.0
+
+
+class ClockStateStore(Protocol):
+    """Where a clock keeps its :class:`ClockState` (the mock's store implements this)."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: reads inside see no concurrent writer."""
+
+    def clock_state(self) -> ClockState | None:
+        """The stored clock state, or None before the first one is put."""
+
+    def put_clock_state(self, state: ClockState) -> None:
+        """Replace the clock state."""
+
+
+class LocalClockState:
+    """A private, in-memory :class:`ClockStateStore` (a clock used on its own)."""
+
+    def __init__(self) -> None:
+        self._state: ClockState | None = None
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A lock: read-modify-write of the state by several threads stays atomic."""
+        with self._lock:
+            yield
+
+    def clock_state(self) -> ClockState | None:
+        """The state, or None."""
+        return self._state
+
+    def put_clock_state(self, state: ClockState) -> None:
+        """Replace the state."""
+        self._state = state
 
 
 @dataclass
@@ -31,12 +82,16 @@ class Clock:
 
     source: TimeSource
     manual: bool = False
-    _offset: float = 0.0
-    _frozen_at: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    store: ClockStateStore = field(default_factory=LocalClockState, repr=False)
+    _state: ClockState = field(default_factory=ClockState, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._frozen_at = self.source()
+        with self.store.transaction():
+            stored = self.store.clock_state()
+            if stored is None:  # a fresh store: the clock starts now; an existing one keeps its time
+                stored = ClockState(0.0, self.source())
+                self.store.put_clock_state(stored)
+        self._state = stored
 
     @property
     def mode(self) -> str:
@@ -45,29 +100,40 @@ class Clock:
 
     def now(self) -> float:
         """The current virtual instant."""
+        state = self._state
         if self.manual:
-            return self._frozen_at + self._offset
-        return self.source() + self._offset
+            return state.frozen_at + state.offset
+        return self.source() + state.offset
+
+    def sync(self) -> None:
+        """Re-read the shared state (another process may have moved the clock)."""
+        stored = self.store.clock_state()
+        if stored is not None:
+            self._state = stored
+
+    def _move(self, delta_for: Callable[[float], float]) -> float:
+        """Add ``delta_for(now)`` (>= 0) to the offset, atomically against other writers."""
+        with self.store.transaction():
+            self.sync()
+            delta = delta_for(self.now())
+            if delta < 0:
+                raise ClockError("time cannot move backwards")
+            self._state = ClockState(self._state.offset + delta, self._state.frozen_at)
+            self.store.put_clock_state(self._state)
+        return self.now()
 
     def advance(self, seconds: float) -> float:
         """Move time forward by ``seconds`` (>= 0); returns the new instant."""
         if seconds < 0:
             raise ClockError("time cannot move backwards")
-        with self._lock:
-            self._offset += seconds
-        return self.now()
+        return self._move(lambda now: seconds)
 
     def set(self, instant: float) -> float:
         """Jump to ``instant``, which must not be in the virtual past."""
-        with self._lock:
-            delta = instant - self.now()
-            if delta < 0:
-                raise ClockError("time cannot move backwards")
-            self._offset += delta
-        return self.now()
+        return self._move(lambda now: instant - now)
 
     def reset(self) -> None:
         """Back to real time (running) or to the real time of this call (manual)."""
-        with self._lock:
-            self._offset = 0.0
-            self._frozen_at = self.source()
+        with self.store.transaction():
+            self._state = ClockState(0.0, self.source())
+            self.store.put_clock_state(self._state)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -126,6 +127,10 @@ class Config:
     request_log: str = "off"
     #: Deliberate faults (names from ``mockserver.sabotage.FAULTS``) that prove the contract suite has teeth.
     sabotage: tuple[str, ...] = ()
+    #: A SQLite file holding the whole state (durable across restarts, shared by workers); None: memory.
+    state: str | None = None
+    #: Server worker processes (more than one needs ``state``; ``musicapi-mock serve`` makes a temporary one).
+    workers: int = 1
 
     def cost(self, operation_id: str, variant: str | None = None) -> int:
         """What one call costs: ``operation.variant`` keys first (e.g. ``sonicCreate.extend_music``)."""
@@ -145,6 +150,35 @@ class Config:
     def manual_clock(self) -> bool:
         """Whether time moves only when told."""
         return self.clock == "manual"
+
+    def to_json(self) -> str:
+        """The configuration as JSON (how ``serve --workers`` hands it to its worker processes)."""
+        data: dict[str, object] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, NuroMode):
+                value = {"kind": value.kind, "sunset_at": value.sunset_at}
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[item.name] = value
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Config:
+        """The inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        known = {item.name: item for item in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown configuration field(s): {', '.join(unknown)}")
+        for name, value in data.items():
+            if name == "nuro":
+                data[name] = NuroMode(value["kind"], value["sunset_at"])
+            elif isinstance(value, list):
+                data[name] = tuple(value)
+        return cls(**data)
 
 
 def env_default(name: str, fallback: str, env: Mapping[str, str] | None = None) -> str:

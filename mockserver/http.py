@@ -8,6 +8,7 @@ catalog's ``request.internal`` in the family's format.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("musicapi_mock")
 
 ERROR_ID_HEADER = "x-mock-error-id"
+#: With ``--workers`` > 1: the process id of the worker that answered.
+WORKER_HEADER = "x-mock-worker"
 #: Families of the mock's own API (control plane, media); their errors also carry the catalog id.
 MOCK_FAMILIES = frozenset({"control", "media"})
 
@@ -201,26 +204,35 @@ def endpoint(
     """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in its family.
 
     With ``journal``, each call is recorded (method, path, status, key, error id, instant); with a
-    request log configured, each call is also written as a line.
+    request log configured, each call is also written as a line. Each call first re-reads the shared
+    clock; with several workers, ``X-Mock-Worker`` names the process that answered.
     """
     log = request_logger(state.config.request_log)
+    worker = str(os.getpid()) if state.config.workers > 1 else None
+    clock, webhooks, store = state.clock, state.webhooks, state.store
 
     async def run(request: Request) -> Response:
         started = time.perf_counter() if log is not None else 0.0
-        try:
-            response = await handler(Call(request, op, state))
-        except MockError as error:
-            response = render_error(op.family, error, state.config.error_fields)
-        if journal or log is not None:
-            record = {
-                "instant": state.clock.now(), "method": request.method, "path": request.url.path,
-                "operation": op.operation_id, "status": response.status_code,
-                "api_key": _lenient_key(request), "error_id": response.headers.get(ERROR_ID_HEADER),
-            }
-            if journal:
-                state.store.journal(record)
-            if log is not None:
-                log({**record, "ms": (time.perf_counter() - started) * 1000})
+        clock.sync()  # another worker may have moved the shared clock
+        webhooks.resume()
+        record: dict[str, Any] | None = None
+        with store.request():  # a durable store commits the request's writes and its journal record together
+            try:
+                response = await handler(Call(request, op, state))
+            except MockError as error:
+                response = render_error(op.family, error, state.config.error_fields)
+            if journal or log is not None:
+                record = {
+                    "instant": clock.now(), "method": request.method, "path": request.url.path,
+                    "operation": op.operation_id, "status": response.status_code,
+                    "api_key": _lenient_key(request), "error_id": response.headers.get(ERROR_ID_HEADER),
+                }
+                if journal:
+                    store.journal(record)
+        if log is not None and record is not None:
+            log({**record, "ms": (time.perf_counter() - started) * 1000})
+        if worker is not None:
+            response.headers[WORKER_HEADER] = worker
         return response
 
     run.__name__ = op.operation_id

@@ -11,34 +11,65 @@ import random
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Protocol
+
+#: The sequence :class:`IdSource` numbers its ids with.
+ID_SEQUENCE = "id"
+
+
+class SequenceStore(Protocol):
+    """Where numbered sequences live (the mock's store implements this)."""
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of sequence ``name``: 1, 2, 3, … (restarted when the store is cleared)."""
+
+
+class LocalSequences:
+    """Private, in-memory sequences (an :class:`IdSource` used on its own)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of ``name``."""
+        with self._lock:
+            value = self._values[name] = self._values.get(name, 0) + 1
+        return value
+
+    def clear(self) -> None:
+        """Restart every sequence."""
+        with self._lock:
+            self._values.clear()
+
+
+def seeded_uuid(seed: int, namespace: str, number: int) -> str:
+    """The UUID4-shaped id number ``number`` of a seed and namespace (a hash: stable, never reused)."""
+    digest = hashlib.blake2b(f"{seed}/{namespace}/{number}".encode(), digest_size=16).digest()
+    return str(uuid.UUID(bytes=digest, version=4))
 
 
 @dataclass
 class IdSource:
-    """Generates UUID4-shaped ids from a seeded generator.
+    """Generates UUID4-shaped ids: number *n* of a sequence kept in a store, hashed with the seed.
 
-    ``namespace`` separates several processes that share one seed (e.g. server workers), so their
-    ids never collide while each stays reproducible.
+    The sequence lives in the store, so several worker processes sharing a durable store never hand
+    out the same id, a restart continues where the last run stopped, and a reset (which clears the
+    store) restarts it. ``namespace`` separates id spaces that share one seed and one sequence.
     """
 
     seed: int
     namespace: str = ""
-    _rng: random.Random = field(init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(f"{self.seed}/{self.namespace}")
+    store: SequenceStore = field(default_factory=LocalSequences, repr=False)
 
     def new_id(self) -> str:
         """A fresh UUID4 string."""
-        with self._lock:
-            bits = self._rng.getrandbits(128)
-        return str(uuid.UUID(int=bits, version=4))
+        return seeded_uuid(self.seed, self.namespace, self.store.next_sequence(ID_SEQUENCE))
 
     def reset(self) -> None:
-        """Restart the sequence, as after a fresh start with the same seed."""
-        with self._lock:
-            self._rng = random.Random(f"{self.seed}/{self.namespace}")
+        """Restart the sequence of a private store (a mock's store restarts it when cleared)."""
+        if isinstance(self.store, LocalSequences):
+            self.store.clear()
 
 
 def rng_for(seed: int, *parts: str) -> random.Random:

@@ -16,6 +16,8 @@ _SUPPORTED_PREFIXES = ("LATIN", "CJK UNIFIED IDEOGRAPH", "CJK COMPATIBILITY IDEO
 
 def is_supported(text: str) -> bool:
     """Whether ``text`` is Chinese or English (by script; see module docs)."""
+    if text.isascii():  # every ASCII letter is Latin: the common case costs one C call
+        return True
     letters = foreign = 0
     for char in text:
         if char.isascii():

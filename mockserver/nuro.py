@@ -113,15 +113,22 @@ class NuroRules:
         )
         return values
 
+    def _options(self, name: str, bgm: bool) -> list[Any]:
+        """The enum a predicted value is drawn from (resolved once, then cached)."""
+        key = f"enum/{'bgm' if bgm else 'vocal'}/{name}"
+        cached = self._schemas.get(key)
+        if cached is None:
+            if bgm:
+                component = {"genre": "NuroBgmGenre", "mood": "NuroBgmMood",
+                             "instrument": "NuroBgmInstrument", "theme": "NuroBgmTheme"}[name]
+                options = list(self._schema(component)["enum"])
+            else:
+                options = self.spec.enum(SPEC, "NuroVocalRequest", name)
+            cached = self._schemas[key] = {"enum": options}
+        return list(cached["enum"])
+
     def _predict(self, name: str, seed: str, *, bgm: bool = False) -> str:
-        component = {
-            "genre": "NuroBgmGenre", "mood": "NuroBgmMood",
-            "instrument": "NuroBgmInstrument", "theme": "NuroBgmTheme",
-        }[name] if bgm else "NuroVocalRequest"
-        if bgm:
-            options = list(self._schema(component)["enum"])
-        else:
-            options = self.spec.enum(SPEC, component, name)
+        options = self._options(name, bgm)
         return str(options[stable_index(f"{name}/{seed}", len(options))])
 
     def _section_names(self) -> list[str]:

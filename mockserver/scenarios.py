@@ -14,8 +14,9 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.errors import CATALOG, ErrorSpec, MockError
 from mockserver.ledger import Account
@@ -131,18 +132,97 @@ class FaultRule:
                 "probability": self.probability, "api_key": self.api_key, "at_progress": self.at_progress,
                 "hits": self.hits, "remaining": remaining}
 
+    def applies(self, operation: str, api_key: str | None) -> bool:
+        """Whether the rule is about this call and (for ``times`` rules) not used up."""
+        if self.operation != operation or (self.api_key is not None and self.api_key != api_key):
+            return False
+        return self.times is None or self.hits < self.times
+
+
+#: The sequence numbering the draws of probabilistic fault rules.
+FAULT_DRAWS = "fault_draw"
+
+
+class FaultStore(Protocol):
+    """Where fault rules live (the mock's store implements this)."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: reads inside see no concurrent writer."""
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Store a new rule, assigning its id (1, 2, … since the last clear); returns it."""
+
+    def fault_rules(self) -> list[FaultRule]:
+        """Every rule, oldest first."""
+
+    def hit_fault(self, rule_id: int) -> None:
+        """Count one more call failed by a rule."""
+
+    def clear_faults(self) -> None:
+        """Remove every rule and restart the draws."""
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of a sequence (used for the seeded draws)."""
+
+
+class LocalFaults:
+    """Private, in-memory rules (a :class:`FaultBook` used on its own)."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+        self._sequences: dict[str, int] = {}
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """No-op: calls come from one event loop."""
+        return nullcontext()
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Store a rule with the next id."""
+        stored = replace(rule, id=len(self._rules) + 1)
+        self._rules.append(stored)
+        return stored
+
+    def fault_rules(self) -> list[FaultRule]:
+        """Every rule."""
+        return list(self._rules)
+
+    def hit_fault(self, rule_id: int) -> None:
+        """Count a hit."""
+        for rule in self._rules:
+            if rule.id == rule_id:
+                rule.hits += 1
+
+    def clear_faults(self) -> None:
+        """Forget every rule and draw."""
+        self._rules.clear()
+        self._sequences.clear()
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of ``name``."""
+        value = self._sequences[name] = self._sequences.get(name, 0) + 1
+        return value
+
+
+def fault_draw(seed: int, number: int) -> float:
+    """Draw number ``number`` (in ``[0, 1)``) of the probabilistic fault rules under ``seed``."""
+    return random.Random(f"{seed}/faults/{number}").random()
+
 
 @dataclass
 class FaultBook:
-    """The active fault rules, with a seeded generator for probabilistic ones."""
+    """The active fault rules, kept in a store, with seeded draws for probabilistic ones.
+
+    Draw *n* depends only on the seed and *n* (a sequence in the store), so the draws are reproducible
+    after a reset and shared by worker processes over one durable store.
+    """
 
     seed: int
-    rules: list[FaultRule] = field(default_factory=list)
-    _next_id: int = 1
-    _rng: random.Random = field(init=False)
+    store: FaultStore = field(default_factory=LocalFaults)
 
-    def __post_init__(self) -> None:
-        self._rng = random.Random(f"{self.seed}/faults")
+    @property
+    def rules(self) -> list[FaultRule]:
+        """The rules, oldest first."""
+        return self.store.fault_rules()
 
     def add(self, operation: str, error_id: str, *, times: int | None = None, probability: float | None = None,
             api_key: str | None = None, at_progress: int | None = None) -> FaultRule:
@@ -150,27 +230,23 @@ class FaultBook:
         _lookup(error_id, operation, "fault rule")
         if (times is None) == (probability is None):
             raise MockError(CATALOG["request.validation"], "give exactly one of times or probability")
-        rule = FaultRule(self._next_id, operation, error_id, times, probability, api_key, at_progress)
-        self._next_id += 1
-        self.rules.append(rule)
-        return rule
+        return self.store.add_fault(FaultRule(0, operation, error_id, times, probability, api_key, at_progress))
 
     def match(self, operation: str, api_key: str | None) -> Forced | None:
         """The first rule that fires for this call (consuming one of its ``times``)."""
-        for rule in self.rules:
-            if rule.operation != operation or (rule.api_key is not None and rule.api_key != api_key):
-                continue
-            if rule.times is not None:
-                if rule.hits >= rule.times:
+        if not any(rule.applies(operation, api_key) for rule in self.store.fault_rules()):
+            return None  # the common case, without taking the write lock
+        with self.store.transaction():
+            for rule in self.store.fault_rules():
+                if not rule.applies(operation, api_key):
                     continue
-            elif self._rng.random() >= (rule.probability or 0.0):
-                continue
-            rule.hits += 1
-            return Forced(CATALOG[rule.error_id], f"fault rule {rule.id}", rule.at_progress)
+                if rule.times is None and fault_draw(self.seed, self.store.next_sequence(FAULT_DRAWS)) >= (
+                        rule.probability or 0.0):
+                    continue
+                self.store.hit_fault(rule.id)
+                return Forced(CATALOG[rule.error_id], f"fault rule {rule.id}", rule.at_progress)
         return None
 
     def clear(self) -> None:
-        """Remove every rule; restart the generator."""
-        self.rules.clear()
-        self._next_id = 1
-        self._rng = random.Random(f"{self.seed}/faults")
+        """Remove every rule; restart the draws."""
+        self.store.clear_faults()

@@ -37,18 +37,23 @@ SCENARIO_HEADER = "x-mock-scenario"
 
 def account_for(state: MockState, api_key: str, now: float) -> Account:
     """The key's account, opened with the configured starting balance (or a magic preset) on first sight."""
-    account = state.store.get_account(api_key)
+    store = state.store
+    account = store.get_account(api_key)
     if account is not None:
         return account
-    config = state.config
-    account = Account(api_key, config.initial_credits, config.initial_extra_credits,
-                      qps=config.default_qps, queue_capacity=config.default_queue_capacity)
-    preset = magic_preset(api_key)
-    if preset is not None:
-        account = apply_preset(account, preset)
-    state.store.put_account(account)
-    if account.credits or account.extra_credits:
-        state.store.add_entry(Entry(0, api_key, "grant", account.credits, account.extra_credits, now))
+    with store.transaction():
+        account = store.get_account(api_key)  # opened meanwhile by another worker?
+        if account is not None:
+            return account
+        config = state.config
+        account = Account(api_key, config.initial_credits, config.initial_extra_credits,
+                          qps=config.default_qps, queue_capacity=config.default_queue_capacity)
+        preset = magic_preset(api_key)
+        if preset is not None:
+            account = apply_preset(account, preset)
+        store.put_account(account)
+        if account.credits or account.extra_credits:
+            store.add_entry(Entry(0, api_key, "grant", account.credits, account.extra_credits, now))
     return account
 
 
@@ -99,17 +104,18 @@ def configure_key(state: MockState, api_key: str, settings: Mapping[str, Any]) -
     from mockserver.config import parse_instant
 
     now = state.clock.now()
-    settle_key(state, api_key, now)
-    account = account_for(state, api_key, now)
     changes = dict(settings)
     if isinstance(changes.get("expires_at"), str):
         changes["expires_at"] = parse_instant(changes["expires_at"])
-    updated = replace(account, **changes)
-    delta_credits = updated.credits - account.credits
-    delta_extra = updated.extra_credits - account.extra_credits
-    state.store.put_account(updated)
-    if delta_credits or delta_extra:
-        state.store.add_entry(Entry(0, api_key, "adjust", delta_credits, delta_extra, now))
+    with state.store.transaction():
+        settle_key(state, api_key, now)
+        account = account_for(state, api_key, now)
+        updated = replace(account, **changes)
+        delta_credits = updated.credits - account.credits
+        delta_extra = updated.extra_credits - account.extra_credits
+        state.store.put_account(updated)
+        if delta_credits or delta_extra:
+            state.store.add_entry(Entry(0, api_key, "adjust", delta_credits, delta_extra, now))
     return updated
 
 

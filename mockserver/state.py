@@ -21,7 +21,12 @@ from mockserver.webhooks import Dispatcher
 
 @dataclass
 class MockState:
-    """The clock, ids, spec, store and rules of one mock instance."""
+    """The clock, ids, spec, store and rules of one mock instance.
+
+    Everything that changes lives in ``store``: the clock, ids, limiter, fault book and webhook
+    dispatcher keep their state there, so a durable store shared by several worker processes keeps
+    them all in agreement.
+    """
 
     config: Config
     spec: ApiSpec
@@ -32,11 +37,13 @@ class MockState:
     sonic: SonicRules
     producer: ProducerRules
     webhooks: Dispatcher = field(init=False)
-    limiter: QpsLimiter = field(default_factory=QpsLimiter)
-    faults: FaultBook = field(default_factory=lambda: FaultBook(0))
+    limiter: QpsLimiter = field(init=False)
+    faults: FaultBook = field(init=False)
 
     def __post_init__(self) -> None:
         self.webhooks = Dispatcher(self, {"sonic": self._sonic_body, "producer": self._producer_body})
+        self.limiter = QpsLimiter(self.store)
+        self.faults = FaultBook(self.config.seed, self.store)
 
     def _sonic_body(self, task: Task, now: float, base_url: str) -> dict[str, Any]:
         from mockserver import service, sonic
@@ -53,20 +60,33 @@ class MockState:
 
     @classmethod
     def build(cls, config: Config, time_source: TimeSource, spec: ApiSpec | None = None) -> MockState:
-        """A fresh state for ``config``; ``time_source`` is the only real-time input."""
+        """A state for ``config``; ``time_source`` is the only real-time input.
+
+        With ``config.state`` the store is that SQLite file: a new file starts fresh (scenario files
+        applied), an existing one carries on where it was left (clock, ids and all).
+        """
         loaded = spec or ApiSpec.load()
-        state = cls(
-            config=config,
-            spec=loaded,
-            clock=Clock(time_source, manual=config.manual_clock),
-            ids=IdSource(config.seed),
-            store=MemoryStore(config.journal_size),
-            nuro=NuroRules(loaded),
-            sonic=SonicRules(loaded),
-            producer=ProducerRules(loaded),
-            faults=FaultBook(config.seed),
-        )
-        state.apply_scenarios()
+        store = open_store(config)
+        try:
+            state = cls(
+                config=config,
+                spec=loaded,
+                clock=Clock(time_source, manual=config.manual_clock, store=store),
+                ids=IdSource(config.seed, store=store),
+                store=store,
+                nuro=NuroRules(loaded),
+                sonic=SonicRules(loaded),
+                producer=ProducerRules(loaded),
+            )
+            with store.transaction():  # several workers start at once: one of them initializes
+                if not store.initialized():
+                    state.apply_scenarios()
+                    store.mark_initialized()
+            if config.workers <= 1:  # the only process over this state: nothing is in flight elsewhere
+                store.recover()
+        except BaseException:
+            store.close()
+            raise
         return state
 
     def timing(self, family: str) -> Timing:
@@ -74,14 +94,15 @@ class MockState:
         return timing_for(self.config.clock, family)
 
     def reset(self) -> None:
-        """Back to a fresh start: no tasks, the clock at real time, the id sequence restarted."""
-        self.store.clear()
-        self.clock.reset()
-        self.ids.reset()
-        self.limiter.clear()
-        self.faults.clear()
-        self.webhooks.clear()
-        self.apply_scenarios()
+        """Back to a fresh start: no tasks, the clock at real time, the id sequence restarted.
+
+        One transaction: every worker over a durable store sees the old state or the new one.
+        """
+        with self.store.transaction():
+            self.store.clear()
+            self.clock.reset()
+            self.apply_scenarios()
+            self.store.mark_initialized()
 
     def apply_scenarios(self) -> None:
         """Apply the configured scenario files (keys and fault rules)."""
@@ -89,3 +110,16 @@ class MockState:
 
         for path in self.config.scenarios:
             apply_file(self, path)
+
+    def close(self) -> None:
+        """Release the store (a durable one's connection)."""
+        self.store.close()
+
+
+def open_store(config: Config) -> Store:
+    """The store ``config`` asks for: SQLite at ``config.state``, else memory."""
+    if config.state:
+        from mockserver.store.sqlite import SqliteStore
+
+        return SqliteStore(config.state, journal_size=config.journal_size, shared=config.workers > 1)
+    return MemoryStore(config.journal_size)

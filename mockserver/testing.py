@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, TypedDict, TypeVar, Unpack, overload
@@ -108,6 +111,33 @@ def make_config(config: Config | None = None, **settings: Unpack[MockSettings]) 
     return base.with_(**changes)
 
 
+#: ``MUSICAPI_MOCK_TEST_STORE=sqlite``: every :class:`MockServer` and :class:`MockApp` not given a ``state``
+#: keeps its state in a SQLite file of its own, in a temporary directory removed once the object is gone
+#: (``memory``, the default: in memory). How a test suite — the mock's own — runs on both stores.
+TEST_STORE_ENV = "MUSICAPI_MOCK_TEST_STORE"
+TEST_STORES = ("memory", "sqlite")
+
+
+def store_under_test() -> str:
+    """The store :data:`TEST_STORE_ENV` asks for: ``memory`` or ``sqlite``."""
+    kind = os.environ.get(TEST_STORE_ENV, "").strip().lower() or "memory"
+    if kind not in TEST_STORES:
+        raise ConfigError(f"{TEST_STORE_ENV} takes {' or '.join(TEST_STORES)}, not {kind!r}")
+    return kind
+
+
+def with_test_store(owner: object, config: Config) -> Config:
+    """``config`` with a temporary state file when :data:`TEST_STORE_ENV` asks for SQLite.
+
+    The file's directory is removed when ``owner`` is garbage-collected (or at exit).
+    """
+    if config.state is not None or store_under_test() == "memory":
+        return config
+    directory = tempfile.mkdtemp(prefix="musicapi-mock-test-")
+    weakref.finalize(owner, shutil.rmtree, directory, True)
+    return config.with_(state=os.path.join(directory, "state.sqlite3"))
+
+
 # --- a real server in a thread ---------------------------------------------------------------------
 
 
@@ -160,7 +190,7 @@ class MockServer(ControlMethods):
         self, config: Config | None = None, *, port: int = 0, api_key: str = DEFAULT_API_KEY,
         **settings: Unpack[MockSettings],
     ) -> None:
-        self.config = make_config(config, **settings).with_(host="127.0.0.1", port=port)
+        self.config = with_test_store(self, make_config(config, **settings).with_(host="127.0.0.1", port=port))
         self.app: Starlette = create_app(self.config)
         self.api_key = api_key
         self.port = 0
@@ -328,7 +358,7 @@ class MockApp(AsyncControlMethods):
         self, config: Config | None = None, *, api_key: str = DEFAULT_API_KEY,
         base_url: str = "http://musicapi-mock", **settings: Unpack[MockSettings],
     ) -> None:
-        self.config = make_config(config, **settings)
+        self.config = with_test_store(self, make_config(config, **settings))
         self.app: Starlette = create_app(self.config)
         self.transport = httpx.ASGITransport(app=self.app)
         self.url = base_url

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import hmac
 import ipaddress
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 #: Seconds (virtual) before retry n: 2, 4, 8, 16, 32; then the delivery is given up.
 BACKOFF = (2.0, 4.0, 8.0, 16.0, 32.0)
 TICK = 0.05
+#: Real seconds ``POST /_mock/clock/advance`` waits at most for deliveries another worker is sending.
+SETTLE_WAIT = 10.0
 
 
 @dataclass
@@ -58,7 +62,7 @@ class Delivery:
     body: bytes
     due: float
     secret: str
-    state: str = "pending"  # pending | delivered | failed | blocked
+    state: str = "pending"  # pending | sending (claimed by a worker) | delivered | failed | blocked
     next_at: float = 0.0
     attempts: list[Attempt] = field(default_factory=list)
 
@@ -66,7 +70,8 @@ class Delivery:
         """The delivery as the control plane shows it."""
         return {
             "id": self.id, "task_id": self.task_id, "platform": self.platform, "event": self.event,
-            "url": self.url, "state": self.state, "due": fmt(self.due), "payload": orjson.loads(self.body),
+            "url": self.url, "state": "pending" if self.state == "sending" else self.state,  # claimed: still pending
+            "due": fmt(self.due), "payload": orjson.loads(self.body),
             "attempts": [{"instant": fmt(a.instant), "status": a.status, "error": a.error} for a in self.attempts],
         }
 
@@ -107,17 +112,51 @@ def allowed(url: str, allow: tuple[str, ...]) -> bool:
 BodyFor = Callable[[Task, float, str], Mapping[str, Any]]
 
 
+class WebhookStore(Protocol):
+    """Where watches and deliveries live (the mock's store implements this)."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A unit of work: reads inside see no concurrent writer."""
+
+    def put_watch(self, watch: Watch) -> None:
+        """Insert or replace the watch of a task."""
+
+    def watches(self) -> list[Watch]:
+        """Every watch, oldest first."""
+
+    def drop_watch(self, task_id: str) -> None:
+        """Forget a task's watch."""
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        """Insert or replace a delivery (by id)."""
+
+    def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
+        """Every delivery (or a task's, or those in one state), oldest first."""
+
+    def due_deliveries(self, now: float) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due by ``now``, oldest first."""
+
+
 class Dispatcher:
-    """Watches tasks and delivers their webhook events."""
+    """Watches tasks and delivers their webhook events.
+
+    Watches and deliveries live in the store, so every worker process over a durable store sees them:
+    whichever worker ticks first emits an event (in a transaction, exactly once) and *claims* a due
+    delivery (state ``sending``, shown as ``pending``) before sending it, so no other worker sends it too.
+    """
 
     def __init__(self, state: MockState, body_for: Mapping[str, BodyFor]) -> None:
         self.state = state
         self.body_for = body_for
-        self.watches: dict[str, Watch] = {}
-        self.deliveries: list[Delivery] = []
         self._runner: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._resumed = False
+
+    @property
+    def store(self) -> WebhookStore:
+        """The store holding watches and deliveries."""
+        return self.state.store
 
     def watch(self, task: Task, body: Mapping[str, Any], platform: str, base_url: str) -> None:
         """Deliver ``task``'s events if its create body named a ``webhook_url``."""
@@ -125,13 +164,20 @@ class Dispatcher:
         if not url:
             return
         secret = str(body.get("webhook_secret") or self.state.config.webhook_default_secret)
-        self.watches[task.id] = Watch(task.id, str(url), secret, platform, base_url)
+        self.store.put_watch(Watch(task.id, str(url), secret, platform, base_url))
         self._ensure_running()
 
-    def clear(self) -> None:
-        """Forget every watch and delivery."""
-        self.watches.clear()
-        self.deliveries.clear()
+    def deliveries(self, task_id: str | None = None) -> list[Delivery]:
+        """Every delivery (or a task's), oldest first."""
+        return self.store.deliveries(task_id)
+
+    def resume(self) -> None:
+        """Once per process: start delivering if the store holds work from before (a restart, another worker)."""
+        if self._resumed:
+            return
+        self._resumed = True
+        if self.store.watches() or self.store.deliveries(state="pending") or self.store.deliveries(state="sending"):
+            self._ensure_running()
 
     def _ensure_running(self) -> None:
         try:
@@ -141,7 +187,8 @@ class Dispatcher:
         if self._runner is None or self._runner.done():
             self._wake = asyncio.Event()
             self._lock = asyncio.Lock()
-            self._runner = loop.create_task(self._run())
+            # a context of its own: not the request's that happened to start it (see SqliteStore.request)
+            self._runner = loop.create_task(self._run(), context=contextvars.Context())
 
     def kick(self) -> None:
         """Look for due events now (after the clock moved)."""
@@ -154,35 +201,77 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK)
             self._wake.clear()
+            self.state.clock.sync()
             await self.tick()
 
-    async def tick(self) -> None:
-        """Emit the events that became due and send the deliveries whose time has come."""
+    async def tick(self, settle: bool = False) -> None:
+        """Emit the events that became due and send the deliveries whose time has come.
+
+        With ``settle``, also wait (a bounded while) for deliveries another worker is sending, so that
+        what was due is delivered when this returns.
+        """
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
             now = self.state.clock.now()
             self._emit(now)
-            due = [d for d in self.deliveries if d.state == "pending" and d.next_at <= now]
+            due = self._claim(now)
             if due:
                 async with httpx.AsyncClient(timeout=5.0, follow_redirects=False, trust_env=False) as client:
                     for delivery in due:
                         await self._send(client, delivery, now)
+        if settle:
+            for _ in range(int(SETTLE_WAIT / TICK)):
+                if not self.store.deliveries(state="sending"):
+                    break
+                await asyncio.sleep(TICK)
+
+    @staticmethod
+    def _due_events(watch: Watch, task: Task, now: float) -> list[tuple[str, float]]:
+        """The events of a watched task that are due at ``now`` and not yet emitted, with their instants."""
+        view = task.view(now)
+        events: list[tuple[str, float]] = []
+        if watch.platform == "suno" and view.status is not Status.PENDING and "song.streaming" not in watch.sent:
+            events.append(("song.streaming", task.started_at))
+        if view.status.terminal:
+            event = "song.completed" if view.status is Status.SUCCEEDED else "song.failed"
+            if event not in watch.sent:
+                events.append((event, task.ends_at if view.status is Status.SUCCEEDED
+                               else task.failure.at))  # type: ignore[union-attr]
+        return events
+
+    def _has_work(self, watch: Watch, now: float) -> bool:
+        """Whether a watch has events to emit, or is over (its task gone or finished)."""
+        task = self.state.store.get_task(watch.task_id)
+        return task is None or task.view(now).status.terminal or bool(self._due_events(watch, task, now))
 
     def _emit(self, now: float) -> None:
-        for watch in list(self.watches.values()):
-            task = self.state.store.get_task(watch.task_id)
-            if task is None:
-                continue
-            view = task.view(now)
-            if watch.platform == "suno" and view.status is not Status.PENDING and "song.streaming" not in watch.sent:
-                self._add(watch, task, "song.streaming", task.started_at, now)
-            if view.status.terminal:
-                event = "song.completed" if view.status is Status.SUCCEEDED else "song.failed"
-                if event not in watch.sent:
-                    due = task.ends_at if view.status is Status.SUCCEEDED else task.failure.at  # type: ignore[union-attr]
+        watches = self.store.watches()
+        if not any(self._has_work(watch, now) for watch in watches):
+            return  # nothing due: no write lock taken
+        with self.store.transaction():  # re-read: another worker may have emitted meanwhile
+            for watch in self.store.watches():
+                task = self.state.store.get_task(watch.task_id)
+                if task is None:
+                    self.store.drop_watch(watch.task_id)
+                    continue
+                events = self._due_events(watch, task, now)
+                for event, due in events:
                     self._add(watch, task, event, due, now)
-                del self.watches[watch.task_id]
+                if task.view(now).status.terminal:
+                    self.store.drop_watch(watch.task_id)
+                elif events:
+                    self.store.put_watch(watch)
+
+    def _claim(self, now: float) -> list[Delivery]:
+        if not self.store.due_deliveries(now):
+            return []
+        with self.store.transaction():
+            due = self.store.due_deliveries(now)
+            for delivery in due:
+                delivery.state = "sending"
+                self.store.put_delivery(delivery)
+        return due
 
     def _add(self, watch: Watch, task: Task, event: str, due: float, now: float) -> None:
         watch.sent.add(event)
@@ -194,7 +283,7 @@ class Dispatcher:
         if not allowed(watch.url, self.state.config.webhook_allow):
             delivery.state = "blocked"
             delivery.attempts.append(Attempt(now, None, "not a loopback target (allow it with --webhook-allow HOST)"))
-        self.deliveries.append(delivery)
+        self.store.put_delivery(delivery)
 
     async def _send(self, client: httpx.AsyncClient, delivery: Delivery, now: float) -> None:
         timestamp = int(now)
@@ -215,4 +304,6 @@ class Dispatcher:
         elif len(delivery.attempts) > len(BACKOFF):
             delivery.state = "failed"
         else:
+            delivery.state = "pending"
             delivery.next_at = now + BACKOFF[len(delivery.attempts) - 1]
+        self.store.put_delivery(delivery)

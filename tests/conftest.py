@@ -4,15 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
 
 from mockserver.config import Config, NuroMode
-from mockserver.testing import MockServer
+from mockserver.testing import TEST_STORE_ENV, MockServer, store_under_test
 
 KEY = "sk_test_key"
 ServerFactory = Callable[..., MockServer]
+#: The store every server of this run uses: ``MUSICAPI_MOCK_TEST_STORE=sqlite`` runs the same suite on the
+#: SQLite store (``MockServer`` gives each server a temporary state file), the default is memory.
+STORE = store_under_test()
+
+
+def pytest_report_header() -> str:
+    """Say which store the run exercises."""
+    return f"musicapi-mock store: {STORE} (set {TEST_STORE_ENV}=memory|sqlite)"
+
+
+def cli_state_args(directory: Path) -> list[str]:
+    """``--state FILE`` for a ``musicapi-mock serve`` subprocess when the run exercises SQLite."""
+    return ["--state", str(directory / "cli-state.sqlite3")] if STORE == "sqlite" else []
 
 
 @pytest.fixture

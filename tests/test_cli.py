@@ -7,30 +7,45 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+
+from tests.conftest import cli_state_args
 
 CLI = [sys.executable, "-m", "mockserver.cli"]
 
 
 @contextmanager
 def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **(env or {})},
-    )
+    with tempfile.TemporaryDirectory() as directory:  # the state file, when the run exercises SQLite
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", "0", *cli_state_args(Path(directory)), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})},
+        )
+        with _stopped_after(process):
+            yield _url(process)
+
+
+@contextmanager
+def _stopped_after(process: subprocess.Popen[str]) -> Iterator[None]:
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
-        assert match, f"no URL in {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
-        yield match.group(1)
+        yield
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def _url(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+    assert match, f"no URL in {line!r}; stderr: {process.stderr.read() if process.stderr else ''}"
+    return match.group(1)
 
 
 def test_serve_with_flags() -> None:

@@ -85,7 +85,7 @@ async def advance_clock(call: Call) -> Response:
         call.state.clock.advance(float(body["seconds"]))
     except ClockError as exc:
         raise MockError(CATALOG["request.validation"], str(exc)) from None
-    await call.state.webhooks.tick()  # what became due is delivered before this call answers
+    await call.state.webhooks.tick(settle=True)  # what became due is delivered before this call answers
     return JSONResponse(_clock_body(call))
 
 
@@ -93,7 +93,7 @@ async def list_webhooks(call: Call) -> Response:
     """Webhook deliveries, oldest first, with their attempts."""
     await call.state.webhooks.tick()
     task_id = call.request.query_params.get("task_id")
-    rows = [d.as_dict(format_instant) for d in call.state.webhooks.deliveries if not task_id or d.task_id == task_id]
+    rows = [d.as_dict(format_instant) for d in call.state.webhooks.deliveries(task_id or None)]
     return JSONResponse({"deliveries": rows})
 
 
@@ -184,28 +184,30 @@ async def get_task(call: Call) -> Response:
 async def fail_task(call: Call) -> Response:
     """Make a task fail now or at a progress."""
     body, _ = await call.body()
-    task = _task(call)
-    spec = CATALOG.get(body["error"])
-    if spec is None or not spec.task_failure or (spec.operations and task.operation not in spec.operations):
-        allowed = [e.id for e in CATALOG if e.task_failure and (not e.operations or task.operation in e.operations)]
-        raise MockError(CATALOG["request.validation"],
-                        f"error: {body['error']!r} is not a failure of a {task.operation} task; one of {allowed}")
-    try:
-        updated = task.failed(call.state.clock.now(), spec.id, body.get("at_progress"))
-    except TaskStateError as exc:
-        raise MockError(CATALOG["control.task_finished"], str(exc)) from None
-    call.state.store.put_task(updated)
+    with call.state.store.transaction():
+        task = _task(call)
+        spec = CATALOG.get(body["error"])
+        if spec is None or not spec.task_failure or (spec.operations and task.operation not in spec.operations):
+            allowed = [e.id for e in CATALOG if e.task_failure and (not e.operations or task.operation in e.operations)]
+            raise MockError(CATALOG["request.validation"],
+                            f"error: {body['error']!r} is not a failure of a {task.operation} task; one of {allowed}")
+        try:
+            updated = task.failed(call.state.clock.now(), spec.id, body.get("at_progress"))
+        except TaskStateError as exc:
+            raise MockError(CATALOG["control.task_finished"], str(exc)) from None
+        call.state.store.put_task(updated)
     return JSONResponse(_task_body(call, updated))
 
 
 async def complete_task(call: Call) -> Response:
     """Make a task succeed now."""
-    task = _task(call)
-    try:
-        updated = task.completed(call.state.clock.now())
-    except TaskStateError as exc:
-        raise MockError(CATALOG["control.task_finished"], str(exc)) from None
-    call.state.store.put_task(updated)
+    with call.state.store.transaction():
+        task = _task(call)
+        try:
+            updated = task.completed(call.state.clock.now())
+        except TaskStateError as exc:
+            raise MockError(CATALOG["control.task_finished"], str(exc)) from None
+        call.state.store.put_task(updated)
     return JSONResponse(_task_body(call, updated))
 
 

@@ -50,7 +50,7 @@ async def _kind_hint(call: Call) -> str | None:
     except (orjson.JSONDecodeError, MockError):
         return None
     kind = data.get("type") if isinstance(data, dict) else None
-    return kind if kind in SUCCESSORS else None
+    return kind if isinstance(kind, str) and kind in SUCCESSORS else None
 
 
 async def create(call: Call) -> Response:

@@ -29,15 +29,16 @@ async def create(call: Call) -> Response:
     service.raise_gateway(forced)
     body, _ = await call.body()
     state.producer.check_create(body)
-    clip_id = state.ids.new_id()
 
     def created(task: Task) -> None:
-        state.store.put_clip(Clip(clip_id, api_key, task.created_at, task.result["duration"], "generated", task.id))
+        clip = Clip(task.result["clip_id"], api_key, task.created_at, task.result["duration"], "generated", task.id)
+        state.store.put_clip(clip)
         state.webhooks.watch(task, body, "producer", str(call.request.base_url).rstrip("/"))
 
     task = service.create_task(
         state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key, forced=forced,
-        result_for=lambda task_id: state.producer.result_for(task_id, clip_id, body), on_created=created,
+        # the clip id is drawn inside the create's transaction, with the task id
+        result_for=lambda task_id: state.producer.result_for(task_id, state.ids.new_id(), body), on_created=created,
     )
     return JSONResponse({"message": "success", "task_id": task.id})
 

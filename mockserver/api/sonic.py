@@ -49,7 +49,10 @@ async def create(call: Call) -> Response:
     api_key, body = await _start(call)
     now = state.clock.now()
     state.sonic.check_create(body, api_key, state.store, now)
-    clip_ids = [state.ids.new_id() for _ in range(sonic.CLIPS_PER_TASK)]
+
+    def result_for(task_id: str) -> dict[str, Any]:
+        clip_ids = [state.ids.new_id() for _ in range(sonic.CLIPS_PER_TASK)]  # inside the create's transaction
+        return state.sonic.result_for(task_id, body, state.store, api_key, now, clip_ids)
 
     def created(task: Task) -> None:
         sonic.register_clips(state.store, task)
@@ -58,7 +61,7 @@ async def create(call: Call) -> Response:
     task = service.create_task(
         state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key,
         forced=call.request.state.forced,
-        result_for=lambda task_id: state.sonic.result_for(task_id, body, state.store, api_key, now, clip_ids),
+        result_for=result_for,
         cost=state.config.cost(call.op.operation_id, state.sonic.cost_variant(body)),
         on_created=created,
     )

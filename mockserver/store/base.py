@@ -1,4 +1,10 @@
-"""The store interface: every state change is one method, so a durable store can make it atomic."""
+"""The store interface: every state change is one method, so a durable store can make it atomic.
+
+Everything several worker processes must agree on lives behind it: tasks, accounts and the ledger,
+clips and personas, the request journal, fault rules, webhook watches and deliveries, the virtual
+clock's state, the QPS windows and the numbered sequences ids are drawn from. A read-modify-write is
+bracketed by :meth:`Store.transaction`, and everything it depends on is read inside it.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,35 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from mockserver.clock import ClockState
 from mockserver.ledger import Account, Entry
+from mockserver.scenarios import FaultRule
 from mockserver.tasks import Clip, Persona, Task
+from mockserver.webhooks import Delivery, Watch
 
 
 class Store(Protocol):
-    """Where tasks, accounts, the ledger and the request journal live."""
+    """Where tasks, accounts, the ledger, the request journal and the shared runtime state live."""
+
+    #: Whether the state outlives the process (and may be shared by several processes).
+    durable: bool
 
     def transaction(self) -> AbstractContextManager[None]:
-        """A unit of work: everything inside commits together (a no-op in memory)."""
+        """A unit of work: everything inside commits together, and no other writer runs meanwhile.
+
+        Transactions nest (the outermost one commits). A :class:`~mockserver.errors.MockError` leaving
+        it is a domain outcome and commits what was written (as in memory, where nothing rolls back);
+        any other exception rolls a durable store back.
+        """
+
+    def request(self) -> AbstractContextManager[None]:
+        """Around one API request (its handler and its journal record).
+
+        A durable store may hold the request's committed transaction open until the journal record is
+        added, so that both commit together; it commits before the scope ends (a no-op in memory).
+        """
+
+    # --- tasks, clips, personas ---------------------------------------------------------------------
 
     def put_task(self, task: Task) -> None:
         """Insert or replace a task."""
@@ -35,7 +61,7 @@ class Store(Protocol):
         """Drop finished tasks from :meth:`open_task_ids`."""
 
     def unsettled_task_ids(self, api_key: str) -> list[str]:
-        """Ids of a key's charged tasks with a failure planned and no refund yet."""
+        """Ids of a key's charged tasks with a failure planned and no refund yet (a superset; callers check)."""
 
     def put_clip(self, clip: Clip) -> None:
         """Register a clip (generated, uploaded) for later reference by id."""
@@ -48,6 +74,8 @@ class Store(Protocol):
 
     def get_persona(self, persona_id: str) -> Persona | None:
         """A persona by id, or None."""
+
+    # --- accounts and the ledger --------------------------------------------------------------------
 
     def get_account(self, api_key: str) -> Account | None:
         """An account by key, or None."""
@@ -67,11 +95,78 @@ class Store(Protocol):
     def refund_of(self, task_id: str) -> Entry | None:
         """The refund entry of a task, if any."""
 
+    # --- the request journal --------------------------------------------------------------------------
+
     def journal(self, record: dict[str, Any]) -> None:
-        """Record one API request."""
+        """Record one API request (``instant, method, path, operation, status, api_key, error_id``)."""
 
     def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Recorded requests, oldest first."""
+        """Recorded requests, oldest first, each with its ``seq``."""
+
+    # --- shared runtime state: clock, sequences, QPS windows ----------------------------------------
+
+    def clock_state(self) -> ClockState | None:
+        """The virtual clock's state, or None before the first one is put."""
+
+    def put_clock_state(self, state: ClockState) -> None:
+        """Replace the virtual clock's state."""
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of sequence ``name``: 1, 2, 3, … (restarted by :meth:`clear`)."""
+
+    def qps_window(self, api_key: str) -> list[float]:
+        """The instants of a key's recently accepted requests, oldest first."""
+
+    def put_qps_window(self, api_key: str, window: list[float]) -> None:
+        """Replace a key's QPS window."""
+
+    # --- fault rules ------------------------------------------------------------------------------------
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Store a new rule, assigning its id (1, 2, … since the last clear); returns it."""
+
+    def fault_rules(self) -> list[FaultRule]:
+        """Every fault rule, oldest first."""
+
+    def hit_fault(self, rule_id: int) -> None:
+        """Count one more call failed by a rule."""
+
+    def clear_faults(self) -> None:
+        """Remove every rule and restart the sequence of probabilistic draws."""
+
+    # --- webhooks ---------------------------------------------------------------------------------------
+
+    def put_watch(self, watch: Watch) -> None:
+        """Insert or replace the webhook watch of a task."""
+
+    def watches(self) -> list[Watch]:
+        """Every watch, oldest first."""
+
+    def drop_watch(self, task_id: str) -> None:
+        """Forget a task's watch."""
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        """Insert or replace a webhook delivery (by id)."""
+
+    def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
+        """Webhook deliveries (all, a task's, or those in one state), oldest first."""
+
+    def due_deliveries(self, now: float) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due by ``now``, oldest first."""
+
+    # --- life cycle -------------------------------------------------------------------------------------
+
+    def initialized(self) -> bool:
+        """Whether the start-up state (scenario files) has been applied since the store was new or cleared."""
+
+    def mark_initialized(self) -> None:
+        """Record that the start-up state has been applied."""
+
+    def recover(self) -> None:
+        """After a crash: deliveries left claimed by a dead process become pending again."""
 
     def clear(self) -> None:
-        """Forget everything."""
+        """Forget everything (every table, the clock, the sequences)."""
+
+    def close(self) -> None:
+        """Release the store's resources (a no-op in memory)."""

@@ -8,12 +8,17 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from typing import Any
 
+from mockserver.clock import ClockState
 from mockserver.ledger import Account, Entry
+from mockserver.scenarios import FAULT_DRAWS, FaultRule
 from mockserver.tasks import Clip, Persona, Task
+from mockserver.webhooks import Delivery, Watch
 
 
 class MemoryStore:
     """State in dicts. Every call comes from one event loop and none awaits, so each is atomic."""
+
+    durable = False
 
     def __init__(self, journal_size: int = 10_000) -> None:
         self._tasks: dict[str, Task] = {}
@@ -27,9 +32,20 @@ class MemoryStore:
         self._journal_seq = 0
         self._clips: dict[str, Clip] = {}
         self._personas: dict[str, Persona] = {}
+        self._clock: ClockState | None = None
+        self._sequences: dict[str, int] = {}
+        self._windows: dict[str, list[float]] = {}
+        self._faults: list[FaultRule] = []
+        self._watches: dict[str, Watch] = {}
+        self._deliveries: dict[str, Delivery] = {}
+        self._initialized = False
 
     def transaction(self) -> AbstractContextManager[None]:
         """No-op: memory operations are atomic already."""
+        return nullcontext()
+
+    def request(self) -> AbstractContextManager[None]:
+        """No-op: nothing to commit."""
         return nullcontext()
 
     def put_task(self, task: Task) -> None:
@@ -125,6 +141,85 @@ class MemoryStore:
         rows = [r for r in self._journal if api_key is None or r.get("api_key") == api_key]
         return rows[-limit:] if limit else rows
 
+    def clock_state(self) -> ClockState | None:
+        """The virtual clock's state."""
+        return self._clock
+
+    def put_clock_state(self, state: ClockState) -> None:
+        """Replace the virtual clock's state."""
+        self._clock = state
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of a sequence."""
+        value = self._sequences[name] = self._sequences.get(name, 0) + 1
+        return value
+
+    def qps_window(self, api_key: str) -> list[float]:
+        """A key's QPS window."""
+        return self._windows.get(api_key, [])
+
+    def put_qps_window(self, api_key: str, window: list[float]) -> None:
+        """Replace a key's QPS window."""
+        self._windows[api_key] = window
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Store a rule with the next id."""
+        stored = replace(rule, id=len(self._faults) + 1)
+        self._faults.append(stored)
+        return stored
+
+    def fault_rules(self) -> list[FaultRule]:
+        """Every fault rule."""
+        return list(self._faults)
+
+    def hit_fault(self, rule_id: int) -> None:
+        """Count a hit of a rule."""
+        self._faults[rule_id - 1].hits += 1
+
+    def clear_faults(self) -> None:
+        """Forget every rule and restart the draws."""
+        self._faults.clear()
+        self._sequences.pop(FAULT_DRAWS, None)
+
+    def put_watch(self, watch: Watch) -> None:
+        """Insert or replace a watch."""
+        self._watches[watch.task_id] = watch
+
+    def watches(self) -> list[Watch]:
+        """Every watch."""
+        return list(self._watches.values())
+
+    def drop_watch(self, task_id: str) -> None:
+        """Forget a watch."""
+        self._watches.pop(task_id, None)
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        """Insert or replace a delivery."""
+        self._deliveries[delivery.id] = delivery
+
+    def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
+        """Deliveries, oldest first."""
+        return [d for d in self._deliveries.values()
+                if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
+
+    def due_deliveries(self, now: float) -> list[Delivery]:
+        """Pending deliveries due by ``now``."""
+        return [d for d in self._deliveries.values() if d.state == "pending" and d.next_at <= now]
+
+    def initialized(self) -> bool:
+        """Whether the start-up state has been applied."""
+        return self._initialized
+
+    def mark_initialized(self) -> None:
+        """Record that the start-up state has been applied."""
+        self._initialized = True
+
+    def recover(self) -> None:
+        """Nothing survives a crash in memory."""
+
     def clear(self) -> None:
         """Forget everything."""
         self.__init__(self._journal.maxlen or 10_000)  # type: ignore[misc]
+
+    def close(self) -> None:
+        """Nothing to release."""
