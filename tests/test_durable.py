@@ -239,9 +239,10 @@ def test_sigkill_during_creates_loses_nothing_that_was_answered(tmp_path: Path) 
 def test_one_file_one_server(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite3"
     with serving(tmp_path, "--state", str(state)):
-        second = subprocess.run([*CLI, "serve", "--port", "0", "--state", str(state)],
-                                capture_output=True, text=True, timeout=60)
-        assert second.returncode == 2 and "in use by another process" in second.stderr
+        for workers in ("1", "2"):
+            second = subprocess.run([*CLI, "serve", "--port", "0", "--state", str(state), "--workers", workers],
+                                    capture_output=True, text=True, timeout=60)
+            assert second.returncode == 2 and "in use by another process" in second.stderr
 
 
 def test_unusable_state_files_are_refused(tmp_path: Path) -> None:

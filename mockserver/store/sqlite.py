@@ -253,14 +253,14 @@ class SqliteStore:
         #: Shared mode: a lock file (``FILE-lock``) serializing the workers' write transactions. SQLite's
         #: own busy handler sleeps a millisecond or more between tries; a blocked ``flock`` wakes at once.
         self._writers: int | None = None
-        if shared and not os.environ.get("XNOFLOCK"):
+        if shared:
             try:
                 self._writers = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise ConfigError(f"state file {path}: cannot create its lock file ({exc})") from None
         try:
-            self._conn = sqlite3.connect(path, timeout=timeout if shared else 1.0, isolation_level=None,
-                                         check_same_thread=False)
+            # a short wait while opening: a file locked by a running single-process server is refused quickly
+            self._conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
             self._close_writers()
             raise ConfigError(f"state file {path}: {exc}") from None
@@ -270,8 +270,7 @@ class SqliteStore:
             self._conn.close()
             self._close_writers()
             raise
-        if not shared:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def _close_writers(self) -> None:
         if self._writers is not None:
