@@ -40,11 +40,19 @@ def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
     if missing:
         raise SpecError(f"operations without a handler: {', '.join(missing)}")
     routes: list[Route] = []
-    for op_id, op in ops.items():
+    # Starlette tries routes in order, one regex each: the product's create and poll routes go first,
+    # the control plane and media last (that alone took a sixth of a create's time).
+    for op_id, op in sorted(ops.items(), key=lambda item: _route_rank(item[1].spec_name, item[1].path)):
         methods = [op.method] + (["HEAD"] if op.method == "GET" else [])
         journal = op.spec_name != CONTROL_SPEC and state.config.journal_size > 0
         routes.append(Route(op.path, endpoint(op, handlers[op_id], state, journal=journal), methods=methods))
     return routes
+
+
+def _route_rank(spec_name: str, path: str) -> int:
+    if spec_name == CONTROL_SPEC:
+        return 3
+    return 0 if path.endswith("/create") or "/task/" in path else 1
 
 
 #: The environment variable through which ``serve --workers`` hands its configuration (JSON) to each worker.

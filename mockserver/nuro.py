@@ -12,15 +12,15 @@ schema language cannot express, each named once:
 
 from __future__ import annotations
 
-import random
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver import language
 from mockserver.errors import CATALOG, MockError, Refund
-from mockserver.ids import stable_index
+from mockserver.ids import Draws, stable_index
 from mockserver.spec import ApiSpec, Violation
 from mockserver.tasks import Status, Task
 
@@ -86,7 +86,7 @@ class NuroRules:
 
     def result_for(self, task_id: str, body: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
         """The result fields a finished task will report, fixed at creation."""
-        rng = random.Random(f"nuro-duration/{task_id}")
+        rng = Draws(f"nuro-duration/{task_id}")
         requested = self.requested_duration(body, schema)
         # The service delivers slightly less than asked (199.04325 s for 200 in the docs).
         duration = round(max(0.5, requested - rng.uniform(0.3, 1.2)), 5)
@@ -106,7 +106,7 @@ class NuroRules:
         values: dict[str, Any] = {"kind": "bgm", "duration": duration}
         for name in ("genre", "mood", "instrument", "theme"):
             chosen = body.get(name) or [self._predict(name, description, bgm=True)]
-            values[name] = ", ".join(chosen)
+            values[name] = sys.intern(", ".join(chosen))  # few distinct values: share them across tasks
         values["prompt"] = (
             f"{description.rstrip('. ')}. Style: {values['genre']}; mood: {values['mood']}; "
             f"instruments: {values['instrument']}; theme: {values['theme']}."

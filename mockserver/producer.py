@@ -6,12 +6,12 @@ of ``openapi/producer.yaml`` answer 410) and ``sound_or_lyrics`` (one of them is
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import CATALOG, MockError, Refund
+from mockserver.ids import Draws
 from mockserver.spec import ApiSpec
 from mockserver.tasks import Status, Task
 
@@ -48,7 +48,7 @@ class ProducerRules:
 
     def result_for(self, task_id: str, clip_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """The clip a task will produce."""
-        rng = random.Random(f"producer/{task_id}")
+        rng = Draws(f"producer/{task_id}")
         return {
             "kind": "producer", "clip_id": clip_id, "title": body.get("title") or "Untitled",
             "sound": body.get("sound"), "lyrics": body.get("lyrics") or "[Instrumental]",

@@ -14,13 +14,12 @@ done before the other); an extension holds only the new part, and concat joins i
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.errors import CATALOG, MockError, Refund
-from mockserver.ids import stable_index
+from mockserver.ids import Draws, stable_index
 from mockserver.spec import ApiSpec
 from mockserver.store import Store
 from mockserver.tasks import Clip, Status, Task
@@ -93,7 +92,7 @@ class SonicRules:
     def result_for(self, task_id: str, body: Mapping[str, Any], store: Store, api_key: str, now: float,
                    clip_ids: list[str]) -> dict[str, Any]:
         """The two clips a task will produce, fixed at creation."""
-        rng = random.Random(f"sonic/{task_id}")
+        rng = Draws(f"sonic/{task_id}")
         task_type = str(body.get("task_type", "create_music"))
         source = self.source_clip(body, api_key, store, now) if task_type in NEEDS_SOURCE else None
         seed_text = str(body.get("prompt") or body.get("gpt_description_prompt") or body.get("tags") or task_id)
@@ -120,7 +119,7 @@ class SonicRules:
 
     @staticmethod
     def _clip_duration(body: Mapping[str, Any], task_type: str, source: Clip | None,
-                       rng: random.Random) -> tuple[float, str | None, float]:
+                       rng: Draws) -> tuple[float, str | None, float]:
         if task_type == "concat_music" and source is not None:
             return round(source.continue_at + source.duration, 2), None, 0.0
         if task_type in ("extend_music", "extend_upload_music") and source is not None:

@@ -9,11 +9,12 @@ coordination. Progress only moves forward and is 100 exactly at success.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
+
+from mockserver.ids import Draws
 
 
 class Status(StrEnum):
@@ -41,7 +42,7 @@ class Span:
     low: float
     high: float
 
-    def draw(self, rng: random.Random) -> float:
+    def draw(self, rng: Draws) -> float:
         """A value in ``[low, high]``."""
         return self.low if self.high <= self.low else rng.uniform(self.low, self.high)
 
@@ -169,7 +170,7 @@ def plan(
     api_key: str,
     now: float,
     timing: Timing,
-    rng: random.Random,
+    rng: Draws,
     result: Mapping[str, Any],
     failure: tuple[str, int] | None = None,
     operation: str = "",
