@@ -19,9 +19,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mockserver.errors import CATALOG, MockError
+from mockserver import service
+from mockserver.errors import CATALOG, MockError, Refund
 from mockserver.logs import request_logger
 from mockserver.spec import Operation
+from mockserver.tasks import Task
 
 if TYPE_CHECKING:
     from mockserver.state import MockState
@@ -125,6 +127,23 @@ class Call:
     _data: bytes | None = None
     _json: Any = None
     _parsed: bool = False
+
+    @property
+    def base_url(self) -> str:
+        """The mock's base URL as this client reached it, for the media links it hands out."""
+        scope = self.request.scope
+        host = self.request.headers.get("host")
+        if host:  # the cheap, common case; Starlette's base_url parses a whole URL per request
+            return f"{scope['scheme']}://{host}{scope.get('root_path', '')}"
+        return str(self.request.base_url).rstrip("/")
+
+    def read_task(self, family: str) -> tuple[Task, Refund | None]:
+        """A poll's common steps: authenticate, apply forced errors, read the key's task (404 otherwise)."""
+        state = self.state
+        api_key = self.api_key()
+        service.authenticate(state, family, api_key, state.clock.now())
+        service.raise_forced(service.forced_error(state, self.op.operation_id, api_key, self.request.headers))
+        return service.read_task(state, family, api_key, self.request.path_params["task_id"])
 
     def api_key(self) -> str:
         """The bearer token; raises 401 when it is missing or malformed."""

@@ -25,7 +25,7 @@ def _deprecation_headers(call: Call, kind: str | None) -> dict[str, str]:
     mode = call.state.config.nuro
     if mode.sunset_at is None:
         return {}
-    base = str(call.request.base_url).rstrip("/")
+    base = call.base_url
     targets = [SUCCESSORS[kind]] if kind in SUCCESSORS else list(SUCCESSORS.values())
     return {
         "Deprecation": f"@{int(mode.sunset_at)}",
@@ -76,14 +76,10 @@ async def create(call: Call) -> Response:
 
 async def get_task(call: Call) -> Response:
     """Read a task as it is at this instant."""
-    state = call.state
     headers = _gate(call, None)
-    api_key = call.api_key()
-    service.authenticate(state, FAMILY, api_key, state.clock.now())
-    service.raise_forced(service.forced_error(state, call.op.operation_id, api_key, call.request.headers))
-    task, refund = service.read_task(state, FAMILY, api_key, call.request.path_params["task_id"])
-    audio_url = f"{str(call.request.base_url).rstrip('/')}/cdn/audio/{task.id}.wav"
-    return JSONResponse(task_body(task, state.clock.now(), audio_url, refund), headers=headers)
+    task, refund = call.read_task(FAMILY)
+    audio_url = f"{call.base_url}/cdn/audio/{task.id}.wav"
+    return JSONResponse(task_body(task, call.state.clock.now(), audio_url, refund), headers=headers)
 
 
 def handlers() -> dict[str, Handler]:

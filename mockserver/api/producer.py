@@ -33,7 +33,7 @@ async def create(call: Call) -> Response:
     def created(task: Task) -> None:
         clip = Clip(task.result["clip_id"], api_key, task.created_at, task.result["duration"], "generated", task.id)
         state.store.put_clip(clip)
-        state.webhooks.watch(task, body, "producer", str(call.request.base_url).rstrip("/"))
+        state.webhooks.watch(task, body, "producer", call.base_url)
 
     task = service.create_task(
         state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key, forced=forced,
@@ -45,13 +45,9 @@ async def create(call: Call) -> Response:
 
 async def get_task(call: Call) -> Response:
     """``GET /api/v1/producer/task/{task_id}``."""
-    state = call.state
-    api_key = call.api_key()
-    service.authenticate(state, FAMILY, api_key, state.clock.now())
-    service.raise_forced(service.forced_error(state, call.op.operation_id, api_key, call.request.headers))
-    task, refund = service.read_task(state, FAMILY, api_key, call.request.path_params["task_id"])
-    base = str(call.request.base_url).rstrip("/")
-    return JSONResponse(producer.task_body(task, state.clock.now(), base, refund, format_instant(task.created_at)))
+    task, refund = call.read_task(FAMILY)
+    return JSONResponse(producer.task_body(task, call.state.clock.now(), call.base_url, refund,
+                                           format_instant(task.created_at)))
 
 
 async def studio(call: Call) -> Response:

@@ -39,10 +39,6 @@ async def _start(call: Call, *, billable: bool = True) -> tuple[str, Any]:
     return api_key, body
 
 
-def _base(call: Call) -> str:
-    return str(call.request.base_url).rstrip("/")
-
-
 async def create(call: Call) -> Response:
     """``POST /api/v1/sonic/create``: two clips per task."""
     state = call.state
@@ -56,7 +52,7 @@ async def create(call: Call) -> Response:
 
     def created(task: Task) -> None:
         sonic.register_clips(state.store, task)
-        state.webhooks.watch(task, body, "suno", str(call.request.base_url).rstrip("/"))
+        state.webhooks.watch(task, body, "suno", call.base_url)
 
     task = service.create_task(
         state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key,
@@ -71,11 +67,8 @@ async def create(call: Call) -> Response:
 async def get_task(call: Call) -> Response:
     """``GET /api/v1/sonic/task/{task_id}``: not ready first, then the two clips."""
     state = call.state
-    api_key = call.api_key()
-    service.authenticate(state, FAMILY, api_key, state.clock.now())
-    service.raise_forced(service.forced_error(state, call.op.operation_id, api_key, call.request.headers))
-    task, refund = service.read_task(state, FAMILY, api_key, call.request.path_params["task_id"])
-    body = sonic.task_body(task, state.clock.now(), _base(call), refund, format_instant(task.created_at))
+    task, refund = call.read_task(FAMILY)
+    body = sonic.task_body(task, state.clock.now(), call.base_url, refund, format_instant(task.created_at))
     if body is None:
         status = state.config.sonic_not_ready_status
         return JSONResponse({"type": "not_ready", "error": sonic.NOT_READY_TEXT, "code": 202}, status_code=status)
