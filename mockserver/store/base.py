@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from mockserver.clock import ClockState
+from mockserver.clock import ClockStateStore
+from mockserver.ids import SequenceStore
 from mockserver.ledger import Account, Entry
-from mockserver.scenarios import FaultRule
+from mockserver.limits import WindowStore
+from mockserver.scenarios import FaultStore
 from mockserver.tasks import Clip, Persona, Task
-from mockserver.webhooks import Delivery, Watch
+from mockserver.webhooks import WebhookStore
 
 
-class Store(Protocol):
+class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStore, Protocol):
     """Where tasks, accounts, the ledger, the request journal and the shared runtime state live."""
 
     #: Whether the state outlives the process (and may be shared by several processes).
@@ -103,56 +105,8 @@ class Store(Protocol):
     def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Recorded requests, oldest first, each with its ``seq``."""
 
-    # --- shared runtime state: clock, sequences, QPS windows ----------------------------------------
-
-    def clock_state(self) -> ClockState | None:
-        """The virtual clock's state, or None before the first one is put."""
-
-    def put_clock_state(self, state: ClockState) -> None:
-        """Replace the virtual clock's state."""
-
-    def next_sequence(self, name: str) -> int:
-        """The next number of sequence ``name``: 1, 2, 3, … (restarted by :meth:`clear`)."""
-
-    def qps_window(self, api_key: str) -> list[float]:
-        """The instants of a key's recently accepted requests, oldest first."""
-
-    def put_qps_window(self, api_key: str, window: list[float]) -> None:
-        """Replace a key's QPS window."""
-
-    # --- fault rules ------------------------------------------------------------------------------------
-
-    def add_fault(self, rule: FaultRule) -> FaultRule:
-        """Store a new rule, assigning its id (1, 2, … since the last clear); returns it."""
-
-    def fault_rules(self) -> list[FaultRule]:
-        """Every fault rule, oldest first."""
-
-    def hit_fault(self, rule_id: int) -> None:
-        """Count one more call failed by a rule."""
-
-    def clear_faults(self) -> None:
-        """Remove every rule and restart the sequence of probabilistic draws."""
-
-    # --- webhooks ---------------------------------------------------------------------------------------
-
-    def put_watch(self, watch: Watch) -> None:
-        """Insert or replace the webhook watch of a task."""
-
-    def watches(self) -> list[Watch]:
-        """Every watch, oldest first."""
-
-    def drop_watch(self, task_id: str) -> None:
-        """Forget a task's watch."""
-
-    def put_delivery(self, delivery: Delivery) -> None:
-        """Insert or replace a webhook delivery (by id)."""
-
-    def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
-        """Webhook deliveries (all, a task's, or those in one state), oldest first."""
-
-    def due_deliveries(self, now: float) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due by ``now``, oldest first."""
+    # Clock state, sequences, QPS windows, fault rules and webhooks are declared by the protocols this
+    # class extends: clock.py, ids.py, limits.py, scenarios.py and webhooks.py each own their part.
 
     # --- life cycle -------------------------------------------------------------------------------------
 
