@@ -118,12 +118,8 @@ class NuroRules:
         key = f"enum/{'bgm' if bgm else 'vocal'}/{name}"
         cached = self._schemas.get(key)
         if cached is None:
-            if bgm:
-                component = {"genre": "NuroBgmGenre", "mood": "NuroBgmMood",
-                             "instrument": "NuroBgmInstrument", "theme": "NuroBgmTheme"}[name]
-                options = list(self._schema(component)["enum"])
-            else:
-                options = self.spec.enum(SPEC, "NuroVocalRequest", name)
+            # spec.enum reads an array property's item enum, so bgm and vocal fields read alike.
+            options = self.spec.enum(SPEC, "NuroBgmV1Request" if bgm else "NuroVocalRequest", name)
             cached = self._schemas[key] = {"enum": options}
         return list(cached["enum"])
 

@@ -26,8 +26,8 @@ from mockserver.tasks import Clip, Status, Task
 
 SPEC = "sonic"
 CLIPS_PER_TASK = 2
+#: Task types that build on an uploaded clip (the others that name a clip need a generated one).
 UPLOAD_KINDS = ("extend_upload_music", "cover_upload_music")
-NEEDS_SOURCE = ("extend_music", "cover_music", "concat_music", *UPLOAD_KINDS)
 NOT_READY_TEXT = "Task is still processing. Please wait a few seconds and try again."
 _TITLE_WORDS = ("Midnight", "Golden", "Echoes", "River", "Neon", "Summer", "Shadows", "Skyline", "Velvet", "Dreams",
                 "Lights", "Horizon")
@@ -52,6 +52,16 @@ class SonicRules:
         mv: Mapping[str, Any] = self._cache["mv"]
         return mv
 
+    def needs_source(self, task_type: str) -> bool:
+        """Whether the spec's branch for ``task_type`` requires a ``continue_clip_id``."""
+        if "needs_source" not in self._cache:
+            request = self.spec.schema(SPEC, "SonicCreateRequest")
+            self._cache["needs_source"] = {
+                branch["properties"]["task_type"]["enum"][0]
+                for branch in request["oneOf"] if "continue_clip_id" in branch.get("required", ())
+            }
+        return task_type in self._cache["needs_source"]
+
     def cost_variant(self, body: Mapping[str, Any]) -> str:
         """The cost key suffix: ``<task_type>`` or ``<task_type>.v3`` (custom mode on an older model)."""
         task_type = str(body.get("task_type", "create_music"))
@@ -72,7 +82,7 @@ class SonicRules:
         if task_type in ("create_music", "cover_music", "persona_music") and body.get("custom_mode") is False \
                 and not body.get("gpt_description_prompt"):
             raise MockError(CATALOG["sonic.description_mode"])
-        if task_type in NEEDS_SOURCE:
+        if self.needs_source(str(task_type)):
             self.source_clip(body, api_key, store, now)
         if task_type == "persona_music":
             persona = store.get_persona(str(body.get("persona_id")))
@@ -94,7 +104,7 @@ class SonicRules:
         """The two clips a task will produce, fixed at creation."""
         rng = Draws(f"sonic/{task_id}")
         task_type = str(body.get("task_type", "create_music"))
-        source = self.source_clip(body, api_key, store, now) if task_type in NEEDS_SOURCE else None
+        source = self.source_clip(body, api_key, store, now) if self.needs_source(task_type) else None
         seed_text = str(body.get("prompt") or body.get("gpt_description_prompt") or body.get("tags") or task_id)
         title = body.get("title") or (
             f"{_TITLE_WORDS[stable_index('t1' + seed_text, 12)]} {_TITLE_WORDS[stable_index('t2' + seed_text, 12)]}")

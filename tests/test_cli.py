@@ -100,19 +100,28 @@ def test_unconfirmed_shapes_are_configurable() -> None:
     assert bad.returncode == 2 and "including message" in bad.stderr
 
 
+BANNER_LINES = 6
+
+
+def spawn(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """A ``serve --port 0`` process, its URL and the banner lines after the URL (stdout left open)."""
+    process = subprocess.Popen([*CLI, "serve", "--port", "0", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
+    assert match, "no URL in the first line"
+    return process, match.group(1), [process.stdout.readline() for _ in range(BANNER_LINES)]
+
+
 def test_banner_request_log_and_graceful_stop() -> None:
     import json
     import signal
 
-    process = subprocess.Popen([*CLI, "serve", "--port", "0", "--log-requests", "json"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process, url, banner = spawn("--log-requests", "json")
     try:
         assert process.stdout is not None
-        url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
-        assert url
-        banner = [process.stdout.readline() for _ in range(6)]
         assert "clock: fast" in banner[0] and "nuro: gone" in banner[0]
-        assert f"{url.group(1)}/_mock/" in banner[2]
+        assert f"{url}/_mock/" in banner[2]
         words = shlex.split(banner[3].split("curl ", 1)[1])  # run the banner's example as a shell would
         headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
         forced = httpx.get(words[-1], headers=headers)
@@ -128,15 +137,10 @@ def test_banner_request_log_and_graceful_stop() -> None:
 
 
 def test_text_request_log() -> None:
-    process = subprocess.Popen([*CLI, "serve", "--port", "0", "--nuro", "legacy"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process, url, _ = spawn("--nuro", "legacy")
     try:
         assert process.stdout is not None
-        url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline())
-        assert url
-        for _ in range(6):
-            process.stdout.readline()
-        httpx.get(f"{url.group(1)}/api/v1/nuro/task/x", headers={"Authorization": "Bearer k"})
+        httpx.get(f"{url}/api/v1/nuro/task/x", headers={"Authorization": "Bearer k"})
         line = process.stdout.readline()
         assert " 404 GET /api/v1/nuro/task/x key=k error=nuro.task_not_found " in line
     finally:
