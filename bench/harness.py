@@ -63,8 +63,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="bench/run.py",
         description="Load and scaling benchmark of musicapi-mock against Prism and a bare Starlette app.",
     )
-    p.add_argument("--smoke", action="store_true",
-                   help="short run for CI: no Prism, 1 s loads, tiny scaling sizes; fails only on errors")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="short run for CI: no Prism, 1 s loads, tiny scaling sizes; fails only on errors",
+    )
     p.add_argument("--duration", type=int, help="seconds per measured load (default 10; smoke 1)")
     p.add_argument("--warmup", type=int, help="seconds of warm-up load before each measurement (default 2; smoke 1)")
     p.add_argument("--connections", type=int, default=32)
@@ -74,20 +77,33 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--no-scaling", action="store_true", help="skip the scaling benchmark")
     p.add_argument("--scaling-sizes", help="comma-separated task counts (default 1000,100000,1000000; smoke 100,1000)")
     p.add_argument("--scaling-duration", type=int, help="seconds per scaling poll load (default 5; smoke 1)")
-    p.add_argument("--populate-budget", type=float, default=180.0,
-                   help="skip a scaling size whose population would take longer (s)")
-    p.add_argument("--servers", help="comma-separated subset: mock-memory,mock-sqlite,mock-memory-2workers,"
-                                     "starlette-hello,prism")
+    p.add_argument(
+        "--populate-budget",
+        type=float,
+        default=180.0,
+        help="skip a scaling size whose population would take longer (s)",
+    )
+    p.add_argument(
+        "--servers", help="comma-separated subset: mock-memory,mock-sqlite,mock-memory-2workers,starlette-hello,prism"
+    )
     p.add_argument("--mixes", default="create,poll", help="comma-separated subset of create,poll")
-    p.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
-                   help="auto: wrk, installed with apt-get if missing, else the Python generator")
+    p.add_argument(
+        "--loadgen",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="auto: wrk, installed with apt-get if missing, else the Python generator",
+    )
     p.add_argument("--no-pin", action="store_true", help="do not pin servers to CPU 0 and the load to CPU 1")
     p.add_argument("--no-install", action="store_true", help="never run apt-get or npm")
-    p.add_argument("--profile", action="store_true",
-                   help="also profile mock-memory under each mix with py-spy (if installed)")
-    p.add_argument("--quiet-wait", type=float,
-                   help="before each measurement, wait up to this many seconds for other processes to use "
-                        "under 25%% of a core (default 20; smoke 0)")
+    p.add_argument(
+        "--profile", action="store_true", help="also profile mock-memory under each mix with py-spy (if installed)"
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        help="before each measurement, wait up to this many seconds for other processes to use "
+        "under 25%% of a core (default 20; smoke 0)",
+    )
     p.add_argument("--out", type=Path, help="results directory (default bench/results; smoke bench/results/smoke)")
     return p.parse_args(argv)
 
@@ -182,8 +198,13 @@ def _judge(row: Row, strict: bool) -> None:
 
 def measure(spec: servers.ServerSpec, mix: str, plan: Plan, settings: load.Settings, tmp: Path) -> Row:
     """Start ``spec`` fresh, pre-flight it, warm it up, measure one mix, read its peak RSS, stop it."""
-    row: Row = {"server": spec.name, "mix": mix, "status": "", "note": spec.note,
-                "server_command": shlex.join(servers.command_line(spec))}
+    row: Row = {
+        "server": spec.name,
+        "mix": mix,
+        "status": "",
+        "note": spec.note,
+        "server_command": shlex.join(servers.command_line(spec)),
+    }
     if spec.version:
         row["version"] = spec.version
     if not spec.available:
@@ -204,8 +225,9 @@ def measure(spec: servers.ServerSpec, mix: str, plan: Plan, settings: load.Setti
             row["peak_rss_mb"] = round(procs.tree_kb(server.proc.pid, "VmHWM") / 1024, 1)
             row["processes"] = len(procs.process_tree(server.proc.pid))
             row.update(result.as_dict())
-            row["load_command"] = shlex.join(load.display_command(settings, "http://127.0.0.1:PORT", mix, data,
-                                                                  plan.duration))
+            row["load_command"] = shlex.join(
+                load.display_command(settings, "http://127.0.0.1:PORT", mix, data, plan.duration)
+            )
             row["load_output"] = raw
             _judge(row, spec.strict)
             if spec.note and not row.get("note"):
@@ -219,9 +241,11 @@ def measure(spec: servers.ServerSpec, mix: str, plan: Plan, settings: load.Setti
 def _progress(row: Row) -> str:
     if row.get("rps") is None:
         return f"  {row['server']:22} {row['mix']:6} {row['status']} {row.get('note', '')}"
-    return (f"  {row['server']:22} {row['mix']:6} {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:.2f} ms  "
-            f"p99 {row['p99_ms']:.2f} ms  RSS {row.get('peak_rss_mb', 0):.0f} MB  "
-            f"other CPU {row.get('other_cpu_pct', 0):.0f}%  {row['status']} {row.get('note', '')}")
+    return (
+        f"  {row['server']:22} {row['mix']:6} {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:.2f} ms  "
+        f"p99 {row['p99_ms']:.2f} ms  RSS {row.get('peak_rss_mb', 0):.0f} MB  "
+        f"other CPU {row.get('other_cpu_pct', 0):.0f}%  {row['status']} {row.get('note', '')}"
+    )
 
 
 def load_benchmark(plan: Plan, settings: load.Settings, tmp: Path) -> list[Row]:
@@ -240,8 +264,16 @@ def load_benchmark(plan: Plan, settings: load.Settings, tmp: Path) -> list[Row]:
 
 def populated_spec(tasks: int, plan: Plan, ids_file: Path) -> servers.ServerSpec:
     """The populated mock launcher for ``tasks`` stored tasks."""
-    args = [sys.executable, str(BENCH / "populated_server.py"), "--tasks", str(tasks), "--port", "0",
-            "--budget", str(plan.populate_budget)]
+    args = [
+        sys.executable,
+        str(BENCH / "populated_server.py"),
+        "--tasks",
+        str(tasks),
+        "--port",
+        "0",
+        "--budget",
+        str(plan.populate_budget),
+    ]
     if tasks:
         args += ["--ids-out", str(ids_file), "--ids-sample", str(plan.scaling_sample)]
     return servers.ServerSpec(f"populated-{tasks}", "populated", args)
@@ -297,10 +329,13 @@ def scaling_benchmark(plan: Plan, settings: load.Settings, tmp: Path) -> list[Ro
     base_kb = base.get("rss_kb")
     for tasks in plan.scaling_sizes:
         row = measure_populated(tasks, base_kb, plan, settings, tmp)
-        print(f"  scaling {tasks:>9,} tasks: populate {row.get('populate_s', '-')} s  RSS {row.get('rss_mb', '-')} MB"
-              f"  {row.get('bytes_per_task', '-')} B/task  p50 {row.get('p50_ms', '-')} ms  "
-              f"p99 {row.get('p99_ms', '-')} ms  other CPU {row.get('other_cpu_pct', '-')}%  {row['status']} "
-              f"{row.get('note', '')}", flush=True)
+        print(
+            f"  scaling {tasks:>9,} tasks: populate {row.get('populate_s', '-')} s  RSS {row.get('rss_mb', '-')} MB"
+            f"  {row.get('bytes_per_task', '-')} B/task  p50 {row.get('p50_ms', '-')} ms  "
+            f"p99 {row.get('p99_ms', '-')} ms  other CPU {row.get('other_cpu_pct', '-')}%  {row['status']} "
+            f"{row.get('note', '')}",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -310,10 +345,13 @@ def scaling_benchmark(plan: Plan, settings: load.Settings, tmp: Path) -> list[Ro
 
 def describe_load(settings: load.Settings) -> dict[str, Any]:
     """The load generator and how it is run, for the results file."""
-    info: dict[str, Any] = {"tool": settings.tool, "connections": settings.connections,
-                            "threads": settings.threads,
-                            "cpus": sorted(settings.cpus) if settings.cpus else None,
-                            "key_every": settings.key_every}
+    info: dict[str, Any] = {
+        "tool": settings.tool,
+        "connections": settings.connections,
+        "threads": settings.threads,
+        "cpus": sorted(settings.cpus) if settings.cpus else None,
+        "key_every": settings.key_every,
+    }
     if settings.wrk_path:
         info["version"] = load.wrk_version(settings.wrk_path)
     return info
@@ -324,10 +362,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = resolve_plan(parse_args(argv))
     started_at = datetime.now(UTC)
     settings = load_settings(plan)
-    print(f"load generator: {settings.tool} ({settings.threads} thread(s), {settings.connections} connections, "
-          f"{plan.duration} s after {plan.warmup} s warm-up)"
-          + (f"; servers pinned to CPU {sorted(servers.SERVER_CPUS)}, load to CPU {sorted(LOAD_CPUS)}"
-             if plan.pin else "; not pinned"), flush=True)
+    print(
+        f"load generator: {settings.tool} ({settings.threads} thread(s), {settings.connections} connections, "
+        f"{plan.duration} s after {plan.warmup} s warm-up)"
+        + (
+            f"; servers pinned to CPU {sorted(servers.SERVER_CPUS)}, load to CPU {sorted(LOAD_CPUS)}"
+            if plan.pin
+            else "; not pinned"
+        ),
+        flush=True,
+    )
     rows: list[Row] = []
     scaling_rows: list[Row] = []
     profile: dict[str, Any] | None = None
@@ -348,27 +392,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         "finished_at": datetime.now(UTC).isoformat(),
         "command": shlex.join([Path(sys.executable).name, "bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
         "machine": report.machine_info(),
-        "load": {**describe_load(settings), "duration_s": plan.duration, "warmup_s": plan.warmup,
-                 "precreated_tasks": plan.precreate,
-                 "server_cpus": sorted(servers.SERVER_CPUS) if plan.pin else None},
+        "load": {
+            **describe_load(settings),
+            "duration_s": plan.duration,
+            "warmup_s": plan.warmup,
+            "precreated_tasks": plan.precreate,
+            "server_cpus": sorted(servers.SERVER_CPUS) if plan.pin else None,
+        },
         "rows": rows,
         "ratios": ratio_rows,
         "targets": report.TARGETS,
-        "scaling": {"sizes": list(plan.scaling_sizes), "duration_s": plan.scaling_duration,
-                    "rows": scaling_rows},
+        "scaling": {"sizes": list(plan.scaling_sizes), "duration_s": plan.scaling_duration, "rows": scaling_rows},
         "profile": profile,
     }
     failed = [r for r in rows + scaling_rows if r["status"] == "failed"]
     result["ok"] = not failed
     print_summary(rows, ratio_rows, scaling_rows)
     latest, stamped = report.write_json(result, plan.out_dir)
-    title = (f"musicapi-mock benchmark ({result['kind']}, {settings.tool}, {plan.connections} conns, "
-             f"{plan.duration} s) — {result['machine']['cpu_model']} ×{result['machine']['nproc']}")
+    title = (
+        f"musicapi-mock benchmark ({result['kind']}, {settings.tool}, {plan.connections} conns, "
+        f"{plan.duration} s) — {result['machine']['cpu_model']} ×{result['machine']['nproc']}"
+    )
     chart = report.write_chart(rows, scaling_rows, plan.out_dir / "latest.png", title)
     print(f"\nresults: {latest} (copy: {stamped.name})" + (f"; chart: {chart}" if chart else ""))
     if failed:
-        print("FAILED: " + "; ".join(f"{r.get('server', r.get('tasks'))} {r.get('mix', '')}: {r['note']}"
-                                     for r in failed), file=sys.stderr)
+        print(
+            "FAILED: "
+            + "; ".join(f"{r.get('server', r.get('tasks'))} {r.get('mix', '')}: {r['note']}" for r in failed),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -380,5 +432,6 @@ def print_summary(rows: Sequence[Row], ratio_rows: Sequence[Row], scaling_rows: 
     if ratio_rows:
         print("\nratios (req/s) and the issue's targets (reported, not asserted):\n" + report.ratio_table(ratio_rows))
     if scaling_rows:
-        print("\nscaling (memory per task = (RSS with N tasks - RSS with 0) / N):\n"
-              + report.scaling_table(scaling_rows))
+        print(
+            "\nscaling (memory per task = (RSS with N tasks - RSS with 0) / N):\n" + report.scaling_table(scaling_rows)
+        )

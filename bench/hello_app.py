@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 CREATE_BODY = b'{"message":"success","task_id":"00000000-0000-4000-8000-000000000000"}'
-TASK_BODY = (b'{"task_id":"00000000-0000-4000-8000-000000000000","status":"succeeded","progress":100,'
-             b'"audio_url":"","duration":29.5}')
+TASK_BODY = (
+    b'{"task_id":"00000000-0000-4000-8000-000000000000","status":"succeeded","progress":100,'
+    b'"audio_url":"","duration":29.5}'
+)
 
 
 async def create(request: Request) -> Response:
@@ -33,10 +35,12 @@ async def get_task(request: Request) -> Response:
 
 def build_app() -> Starlette:
     """The hello app."""
-    return Starlette(routes=[
-        Route("/api/v1/nuro/create", create, methods=["POST"]),
-        Route("/api/v1/nuro/task/{task_id}", get_task, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/api/v1/nuro/create", create, methods=["POST"]),
+            Route("/api/v1/nuro/task/{task_id}", get_task, methods=["GET"]),
+        ]
+    )
 
 
 def main() -> int:

@@ -60,12 +60,18 @@ def ensure_wrk(install: bool) -> str | None:
     if found or not install:
         return found
     if shutil.which("apt-get") is None:
-        print("wrk is not installed and apt-get is not available: using the Python load generator "
-              "(bench/pyload.py) instead.", flush=True)
+        print(
+            "wrk is not installed and apt-get is not available: using the Python load generator "
+            "(bench/pyload.py) instead.",
+            flush=True,
+        )
         return None
     if hasattr(os, "geteuid") and os.geteuid() != 0:
-        print("wrk is not installed and installing it needs root (apt-get install -y wrk): "
-              "using the Python load generator instead.", flush=True)
+        print(
+            "wrk is not installed and installing it needs root (apt-get install -y wrk): "
+            "using the Python load generator instead.",
+            flush=True,
+        )
         return None
     print("wrk not found: apt-get update && apt-get install -y wrk ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -76,8 +82,11 @@ def ensure_wrk(install: bool) -> str | None:
             print(f"  {' '.join(cmd)} timed out: using the Python load generator instead.", flush=True)
             return None
         if done.returncode != 0:
-            print(f"  {' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}\n"
-                  "  using the Python load generator instead.", flush=True)
+            print(
+                f"  {' '.join(cmd)} failed ({done.returncode}): {done.stderr.strip()[-400:]}\n"
+                "  using the Python load generator instead.",
+                flush=True,
+            )
             return None
     return shutil.which("wrk")
 
@@ -95,6 +104,7 @@ def _ms(value: str, unit: str) -> float:
 
 def parse_wrk(output: str) -> LoadResult:
     """Requests/s, p50/p99 (from ``--latency``), non-2xx/3xx and socket errors from wrk's report."""
+
     def find(pattern: str) -> re.Match[str] | None:
         return re.search(pattern, output, re.MULTILINE)
 
@@ -121,14 +131,36 @@ def wrk_command(settings: Settings, url: str, mix: str, data_file: Path, seconds
     """The wrk command line for one run."""
     assert settings.wrk_path is not None
     extra = [str(data_file)] + ([str(settings.key_every)] if mix == "create" else [])
-    return [settings.wrk_path, f"-t{settings.threads}", f"-c{settings.connections}", f"-d{seconds}s",
-            "--latency", "-s", str(LUA[mix]), url, "--", *extra]
+    return [
+        settings.wrk_path,
+        f"-t{settings.threads}",
+        f"-c{settings.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(LUA[mix]),
+        url,
+        "--",
+        *extra,
+    ]
 
 
 def pyload_command(settings: Settings, url: str, mix: str, data_file: Path, seconds: int) -> list[str]:
     """The ``pyload.py`` command line for one run."""
-    cmd = [sys.executable, str(BENCH / "pyload.py"), "--url", url, "--mix", mix, "--file", str(data_file),
-           "--connections", str(settings.connections), "--duration", str(seconds)]
+    cmd = [
+        sys.executable,
+        str(BENCH / "pyload.py"),
+        "--url",
+        url,
+        "--mix",
+        mix,
+        "--file",
+        str(data_file),
+        "--connections",
+        str(settings.connections),
+        "--duration",
+        str(seconds),
+    ]
     if settings.cpus:
         cmd += ["--cpu", str(min(settings.cpus))]
     return cmd

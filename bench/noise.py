@@ -69,8 +69,10 @@ def foreign(before: Snapshot, after: Snapshot, seconds: float) -> dict[str, floa
     if seconds <= 0:
         return {"other_cpu_pct": 0.0, "steal_pct": 0.0}
     other = (after.busy - before.busy) - (after.server - before.server) - (after.ours - before.ours)
-    return {"other_cpu_pct": round(max(0.0, other) / seconds * 100, 1),
-            "steal_pct": round((after.steal - before.steal) / seconds * 100, 1)}
+    return {
+        "other_cpu_pct": round(max(0.0, other) / seconds * 100, 1),
+        "steal_pct": round((after.steal - before.steal) / seconds * 100, 1),
+    }
 
 
 def idle_share(seconds: float = 1.0) -> float:

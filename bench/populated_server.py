@@ -102,7 +102,11 @@ def task_creator(state: MockState) -> Callable[[Prepared], Any]:
 
     def create(item: Prepared) -> Any:
         return create_task(
-            state, family="nuro", operation_id="nuroCreate", api_key=API_KEY, forced=None,
+            state,
+            family="nuro",
+            operation_id="nuroCreate",
+            api_key=API_KEY,
+            forced=None,
             result_for=_result_factory(state, item),
             upstream_check=lambda: state.nuro.check_language(item.body),
         )
@@ -142,8 +146,9 @@ def insert_tasks(
 def _check_budget(done: int, total: int, elapsed: float, budget: float) -> None:
     projected = elapsed / done * total
     if projected > budget:
-        raise OverBudget(f"{done} tasks in {elapsed:.1f} s: {total} would take ~{projected:.0f} s "
-                         f"(budget {budget:.0f} s)")
+        raise OverBudget(
+            f"{done} tasks in {elapsed:.1f} s: {total} would take ~{projected:.0f} s (budget {budget:.0f} s)"
+        )
 
 
 def main() -> int:

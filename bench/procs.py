@@ -22,8 +22,10 @@ from pathlib import Path
 
 BANNER = re.compile(r"listening on http://\[?([^\]\s/]+?)\]?:(\d+)")
 #: A tiny trampoline that pins itself to CPUs, then becomes the real command (same pid).
-_PIN = "import os, sys; os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')}); " \
-       "os.execvp(sys.argv[2], sys.argv[2:])"
+_PIN = (
+    "import os, sys; os.sched_setaffinity(0, {int(c) for c in sys.argv[1].split(',')}); "
+    "os.execvp(sys.argv[2], sys.argv[2:])"
+)
 
 
 class ServerError(RuntimeError):
@@ -68,6 +70,7 @@ class Server:
 
     def start_reader(self) -> None:
         """Drain the process's output in a thread (so a chatty server never blocks on a full pipe)."""
+
         def read() -> None:
             assert self.proc.stdout is not None
             for line in self.proc.stdout:
@@ -95,12 +98,24 @@ class Server:
         return "\n".join(list(self.output)[-lines:])
 
 
-def spawn(name: str, cmd: Sequence[str], cpus: set[int] | None = None, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> Server:
+def spawn(
+    name: str,
+    cmd: Sequence[str],
+    cpus: set[int] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Server:
     """Start ``cmd`` in a new session with merged stdout/stderr."""
     proc = subprocess.Popen(
-        pinned(cmd, cpus), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True, bufsize=1, start_new_session=True, env={**os.environ, **(env or {})}, cwd=cwd,
+        pinned(cmd, cpus),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        bufsize=1,
+        start_new_session=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
     server = Server(name, proc)
     server.start_reader()
@@ -156,8 +171,13 @@ def stop(server: Server, grace: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def running(name: str, cmd: Sequence[str], cpus: set[int] | None = None, env: dict[str, str] | None = None,
-            cwd: Path | None = None) -> Iterator[Server]:
+def running(
+    name: str,
+    cmd: Sequence[str],
+    cpus: set[int] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[Server]:
     """A server for the duration of a ``with`` block; always stopped on the way out."""
     server = spawn(name, cmd, cpus, env, cwd)
     try:

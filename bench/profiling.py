@@ -51,8 +51,10 @@ def summarize(collapsed: str, top: int = 15) -> dict[str, Any]:
         own[frames[-1]] += count
         for frame in set(frames):
             inclusive[frame] += count
+
     def share(counter: collections.Counter[str]) -> list[dict[str, Any]]:
         return [{"frame": f, "pct": round(100 * n / total, 1)} for f, n in counter.most_common(top)] if total else []
+
     mock_only = collections.Counter({f: n for f, n in inclusive.items() if "mockserver/" in f})
     return {"samples": total, "self": share(own), "inclusive": share(inclusive), "inclusive_mock": share(mock_only)}
 
@@ -82,10 +84,23 @@ def profile_mix(spy: str, mix: str, plan: Plan, settings: load.Settings, tmp: Pa
         else:
             data = write_ids_file(tmp / "profile-ids.txt", servers.precreate(server, plan.precreate))
         load.run_load(settings, server.base_url, mix, data, plan.warmup or 1)
-        cmd = [spy, "record", "--format", "raw", "--rate", "200", "--duration", str(plan.duration),
-               "--output", str(raw), "--pid", str(server.proc.pid)]
-        spy_proc = subprocess.Popen(procs.pinned(cmd, settings.cpus), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True)
+        cmd = [
+            spy,
+            "record",
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--duration",
+            str(plan.duration),
+            "--output",
+            str(raw),
+            "--pid",
+            str(server.proc.pid),
+        ]
+        spy_proc = subprocess.Popen(
+            procs.pinned(cmd, settings.cpus), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         try:
             result, _ = load.run_load(settings, server.base_url, mix, data, plan.duration)
             output, _ = spy_proc.communicate(timeout=plan.duration + 60)
@@ -99,8 +114,10 @@ def profile_mix(spy: str, mix: str, plan: Plan, settings: load.Settings, tmp: Pa
     kept = plan.out_dir / f"profile-{mix}.txt"
     shutil.copyfile(raw, kept)
     summary = summarize(raw.read_text())
-    print(f"\nprofile of mock-memory under the {mix} mix ({result.rps:,.0f} req/s while sampled), "
-          f"{summary['samples']} samples -> {kept}")
+    print(
+        f"\nprofile of mock-memory under the {mix} mix ({result.rps:,.0f} req/s while sampled), "
+        f"{summary['samples']} samples -> {kept}"
+    )
     for entry in summary["self"][:12]:
         print(f"  self      {entry['pct']:5.1f}%  {entry['frame']}")
     for entry in summary["inclusive_mock"][:12]:

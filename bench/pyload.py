@@ -53,8 +53,9 @@ class RequestSource:
             raise SystemExit(f"pyload: nothing to send in {path}")
 
     def _get(self, key: str, task_id: str) -> bytes:
-        return (f"GET {TASK_PATH}{task_id} HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"Authorization: Bearer {key}\r\n\r\n").encode()
+        return (
+            f"GET {TASK_PATH}{task_id} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {key}\r\n\r\n"
+        ).encode()
 
     def next(self) -> bytes:
         """The next request's bytes."""
@@ -64,8 +65,10 @@ class RequestSource:
             return self.polls[(n * 7919 + self.conn_id * 104729) % len(self.polls)]
         body = self.bodies[(n + self.conn_id) % len(self.bodies)]
         key = rotating_key(f"py{self.conn_id}", n)
-        head = (f"POST {CREATE_PATH} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {key}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+        head = (
+            f"POST {CREATE_PATH} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         return head.encode() + body
 
 
@@ -136,10 +139,12 @@ async def run(url: str, mix: str, path: Path, connections: int, duration: float,
     tally = Tally()
     started = time.monotonic()
     deadline = started + duration
-    await asyncio.gather(*(
-        connection(host, port, RequestSource(mix, path, f"{host}:{port}", i), deadline, cap, tally)
-        for i in range(connections)
-    ))
+    await asyncio.gather(
+        *(
+            connection(host, port, RequestSource(mix, path, f"{host}:{port}", i), deadline, cap, tally)
+            for i in range(connections)
+        )
+    )
     elapsed = time.monotonic() - started
     latencies = sorted(tally.latencies)
     return {

@@ -76,10 +76,13 @@ def ratios(rows: Sequence[Row]) -> list[Row]:
             continue
         prism = _ok(rows, "prism", row["mix"])
         hello = _ok(rows, "starlette-hello", row["mix"])
-        entry: Row = {"server": row["server"], "mix": row["mix"],
-                      "vs_prism": round(row["rps"] / prism["rps"], 2) if prism and prism["rps"] else None,
-                      "vs_hello": round(row["rps"] / hello["rps"], 2) if hello and hello["rps"] else None,
-                      "p99_ms": row["p99_ms"]}
+        entry: Row = {
+            "server": row["server"],
+            "mix": row["mix"],
+            "vs_prism": round(row["rps"] / prism["rps"], 2) if prism and prism["rps"] else None,
+            "vs_hello": round(row["rps"] / hello["rps"], 2) if hello and hello["rps"] else None,
+            "p99_ms": row["p99_ms"],
+        }
         entry["meets"] = {
             "vs_prism": None if entry["vs_prism"] is None else entry["vs_prism"] >= TARGETS["vs_prism_min"],
             "vs_hello": None if entry["vs_hello"] is None else entry["vs_hello"] >= TARGETS["vs_hello_min"],
@@ -105,19 +108,43 @@ def _fmt(value: Any, digits: int = 1) -> str:
 def render(headers: Sequence[str], lines: Sequence[Sequence[str]]) -> str:
     """A Markdown table (also readable as plain text)."""
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(headers)]
+
     def fmt(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
     sep = "| " + " | ".join("-" * w for w in widths) + " |"
     return "\n".join([fmt(headers), sep, *(fmt(line) for line in lines)])
 
 
 def load_table(rows: Sequence[Row]) -> str:
     """server × mix → req/s, p50, p99, peak RSS, errors, status."""
-    headers = ["server", "mix", "req/s", "p50 ms", "p99 ms", "peak RSS MB", "non-2xx", "sock err", "other CPU %",
-               "status"]
-    lines = [[r["server"], r["mix"], _fmt(r.get("rps"), 0), _fmt(r.get("p50_ms"), 2), _fmt(r.get("p99_ms"), 2),
-              _fmt(r.get("peak_rss_mb"), 1), _fmt(r.get("non_2xx")), _fmt(r.get("socket_errors")),
-              _fmt(r.get("other_cpu_pct"), 0), _status(r)] for r in rows]
+    headers = [
+        "server",
+        "mix",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "peak RSS MB",
+        "non-2xx",
+        "sock err",
+        "other CPU %",
+        "status",
+    ]
+    lines = [
+        [
+            r["server"],
+            r["mix"],
+            _fmt(r.get("rps"), 0),
+            _fmt(r.get("p50_ms"), 2),
+            _fmt(r.get("p99_ms"), 2),
+            _fmt(r.get("peak_rss_mb"), 1),
+            _fmt(r.get("non_2xx")),
+            _fmt(r.get("socket_errors")),
+            _fmt(r.get("other_cpu_pct"), 0),
+            _status(r),
+        ]
+        for r in rows
+    ]
     return render(headers, lines)
 
 
@@ -132,19 +159,36 @@ def _mark(value: bool | None) -> str:
 def ratio_table(entries: Sequence[Row]) -> str:
     """mock rows: ×Prism, ×ceiling, p99, each marked against the issue's targets."""
     headers = ["server", "mix", "mock/prism (≥2)", "mock/starlette-hello (≥0.5)", "p99 ms (<10)"]
-    lines = [[e["server"], e["mix"], _fmt(e["vs_prism"], 2) + _mark(e["meets"]["vs_prism"]),
-              _fmt(e["vs_hello"], 2) + _mark(e["meets"]["vs_hello"]),
-              _fmt(e["p99_ms"], 2) + _mark(e["meets"]["p99"])] for e in entries]
+    lines = [
+        [
+            e["server"],
+            e["mix"],
+            _fmt(e["vs_prism"], 2) + _mark(e["meets"]["vs_prism"]),
+            _fmt(e["vs_hello"], 2) + _mark(e["meets"]["vs_hello"]),
+            _fmt(e["p99_ms"], 2) + _mark(e["meets"]["p99"]),
+        ]
+        for e in entries
+    ]
     return render(headers, lines)
 
 
 def scaling_table(rows: Sequence[Row]) -> str:
     """N → population time, RSS, bytes per task, poll p50/p99."""
-    headers = ["tasks", "populate s", "RSS MB", "bytes/task", "poll req/s", "p50 ms", "p99 ms", "other CPU %",
-               "status"]
-    lines = [[_fmt(r["tasks"]), _fmt(r.get("populate_s"), 1), _fmt(r.get("rss_mb"), 1),
-              _fmt(r.get("bytes_per_task"), 0), _fmt(r.get("rps"), 0), _fmt(r.get("p50_ms"), 2),
-              _fmt(r.get("p99_ms"), 2), _fmt(r.get("other_cpu_pct"), 0), _status(r)] for r in rows]
+    headers = ["tasks", "populate s", "RSS MB", "bytes/task", "poll req/s", "p50 ms", "p99 ms", "other CPU %", "status"]
+    lines = [
+        [
+            _fmt(r["tasks"]),
+            _fmt(r.get("populate_s"), 1),
+            _fmt(r.get("rss_mb"), 1),
+            _fmt(r.get("bytes_per_task"), 0),
+            _fmt(r.get("rps"), 0),
+            _fmt(r.get("p50_ms"), 2),
+            _fmt(r.get("p99_ms"), 2),
+            _fmt(r.get("other_cpu_pct"), 0),
+            _status(r),
+        ]
+        for r in rows
+    ]
     return render(headers, lines)
 
 
@@ -175,8 +219,9 @@ def write_chart(rows: Sequence[Row], scaling: Sequence[Row], path: Path, title: 
     measured = [r for r in rows if r["status"] == "ok" or r.get("rps")]
     servers = list(dict.fromkeys(r["server"] for r in measured))
     scaled = [r for r in scaling if r["status"] == "ok" and r["tasks"] > 0]
-    fig, axes = plt.subplots(2 if scaled else 1, 2, figsize=(13, 9.5 if scaled else 5.2), constrained_layout=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        2 if scaled else 1, 2, figsize=(13, 9.5 if scaled else 5.2), constrained_layout=True, squeeze=False
+    )
     _bars(axes[0][0], measured, servers, "rps", "requests/s (higher is better)")
     _bars(axes[0][1], measured, servers, "p99_ms", "p99 latency, ms (lower is better; dashed: 10 ms target)")
     axes[0][1].axhline(TARGETS["p99_max_ms"], color="grey", linestyle="--", linewidth=1)
@@ -210,8 +255,9 @@ def _scaling_latency(ax: Any, rows: Sequence[Row]) -> None:
     ax.plot(xs, [r["p99_ms"] for r in rows], marker="o", label="p99")
     ax.plot(xs, [r["p50_ms"] for r in rows], marker="o", label="p50")
     for x, r in zip(xs, rows, strict=True):
-        ax.annotate(f"{r['p99_ms']:.1f}", (x, r["p99_ms"]), fontsize=8, textcoords="offset points", xytext=(0, 6),
-                    ha="center")
+        ax.annotate(
+            f"{r['p99_ms']:.1f}", (x, r["p99_ms"]), fontsize=8, textcoords="offset points", xytext=(0, 6), ha="center"
+        )
     ax.set_xticks(list(xs), labels)
     ax.set_xlabel("stored tasks")
     ax.set_ylabel("ms")

@@ -74,15 +74,31 @@ def mock_specs(binary: str, state_file: Path) -> list[ServerSpec]:
     if "--state" in help_text:
         specs.append(ServerSpec("mock-sqlite", "mock", [*base, "--state", str(state_file)]))
     else:
-        specs.append(ServerSpec("mock-sqlite", "mock", available=False,
-                                note="not available yet: musicapi-mock serve has no --state"))
+        specs.append(
+            ServerSpec(
+                "mock-sqlite", "mock", available=False, note="not available yet: musicapi-mock serve has no --state"
+            )
+        )
     if "--workers" in help_text:
         shared = "sharing a temporary SQLite state file, " if "shares a --state" in " ".join(help_text.split()) else ""
-        specs.append(ServerSpec("mock-memory-2workers", "mock", [*base, "--workers", "2"], pin=False,
-                                note=f"2 workers {shared}not pinned: both cores, shared with the load"))
+        specs.append(
+            ServerSpec(
+                "mock-memory-2workers",
+                "mock",
+                [*base, "--workers", "2"],
+                pin=False,
+                note=f"2 workers {shared}not pinned: both cores, shared with the load",
+            )
+        )
     else:
-        specs.append(ServerSpec("mock-memory-2workers", "mock", available=False,
-                                note="not available yet: musicapi-mock serve has no --workers"))
+        specs.append(
+            ServerSpec(
+                "mock-memory-2workers",
+                "mock",
+                available=False,
+                note="not available yet: musicapi-mock serve has no --workers",
+            )
+        )
     return specs
 
 
@@ -106,8 +122,9 @@ def prism_spec(install: bool) -> ServerSpec:
     binary, note = ensure_prism(install)
     if binary is None:
         return ServerSpec("prism", "prism", available=False, note=note, strict=False)
-    return ServerSpec("prism", "prism", [binary, "mock", "-h", "127.0.0.1", "-v", "error", str(NURO_SPEC)],
-                      strict=False, version=note)
+    return ServerSpec(
+        "prism", "prism", [binary, "mock", "-h", "127.0.0.1", "-v", "error", str(NURO_SPEC)], strict=False, version=note
+    )
 
 
 def ensure_prism(install: bool) -> tuple[str | None, str]:

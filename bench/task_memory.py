@@ -78,8 +78,10 @@ def main() -> int:
     after = tracemalloc.get_traced_memory()[0]
     snapshot = tracemalloc.take_snapshot()
     tracemalloc.stop()
-    print(f"{args.tasks} tasks: {(after - before) / args.tasks:.0f} traced bytes per task "
-          f"(insert {elapsed / args.tasks * 1e6:.1f} us/task under tracemalloc)")
+    print(
+        f"{args.tasks} tasks: {(after - before) / args.tasks:.0f} traced bytes per task "
+        f"(insert {elapsed / args.tasks * 1e6:.1f} us/task under tracemalloc)"
+    )
     print("top allocation sites:")
     for stat in snapshot.statistics("lineno")[:10]:
         frame = stat.traceback[0]

@@ -33,16 +33,38 @@ _LYRICS = (
 
 #: The create mix, in the order the load generators cycle through them.
 CREATE_BODIES: tuple[dict[str, Any], ...] = (
-    {"type": "vocal", "lyrics": _LYRICS, "genre": "Pop", "mood": "Happy", "gender": "Female",
-     "timbre": "Warm", "duration": 60},
+    {
+        "type": "vocal",
+        "lyrics": _LYRICS,
+        "genre": "Pop",
+        "mood": "Happy",
+        "gender": "Female",
+        "timbre": "Warm",
+        "duration": 60,
+    },
     {"type": "vocal", "lyrics": _LYRICS},
     {"type": "bgm", "description": "calm piano for a rainy afternoon", "duration": 30},
-    {"type": "bgm", "version": "v1.0", "description": "Upbeat corporate background music for presentation",
-     "duration": 45, "genre": ["corporate", "upbeat"], "mood": ["positive", "energetic"],
-     "instrument": ["piano", "guitar"], "theme": ["motivational"]},
-    {"type": "bgm", "version": "v2.0", "description": "Cinematic trailer music with dramatic build-up",
-     "segments": [{"name": "intro", "duration": 15}, {"name": "verse", "duration": 30},
-                  {"name": "chorus", "duration": 45}, {"name": "outro", "duration": 10}]},
+    {
+        "type": "bgm",
+        "version": "v1.0",
+        "description": "Upbeat corporate background music for presentation",
+        "duration": 45,
+        "genre": ["corporate", "upbeat"],
+        "mood": ["positive", "energetic"],
+        "instrument": ["piano", "guitar"],
+        "theme": ["motivational"],
+    },
+    {
+        "type": "bgm",
+        "version": "v2.0",
+        "description": "Cinematic trailer music with dramatic build-up",
+        "segments": [
+            {"name": "intro", "duration": 15},
+            {"name": "verse", "duration": 30},
+            {"name": "chorus", "duration": 45},
+            {"name": "outro", "duration": 10},
+        ],
+    },
 )
 
 

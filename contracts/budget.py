@@ -212,7 +212,9 @@ class CreditGuard:
             if priced is None or priced.price == 0:
                 return
             self.spent += priced.price
-            note = (f"{method} {path} was priced free (invalid body) but answered {status}: "
-                    f"{priced.price} credits unbudgeted")
+            note = (
+                f"{method} {path} was priced free (invalid body) but answered {status}: "
+                f"{priced.price} credits unbudgeted"
+            )
             self.surprises.append(note)
         raise UnbudgetedSpend(note)

@@ -30,37 +30,75 @@ def _env_int(name: str) -> int | None:
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The suite's options; each falls back to an environment variable."""
     group = parser.getgroup("musicapi-contract", "MusicAPI contract suite (contracts/)")
-    group.addoption("--base-url", default=os.environ.get("MUSICAPI_BASE_URL") or None, metavar="URL",
-                    help="run against this live API (no control plane) [env MUSICAPI_BASE_URL]")
-    group.addoption("--api-key", default=os.environ.get("MUSICAPI_API_KEY") or None, metavar="KEY",
-                    help="API key for --base-url (on mocks: the run's key, default sk_contract_main) "
-                         "[env MUSICAPI_API_KEY]")
-    group.addoption("--mock-url", default=os.environ.get("MUSICAPI_MOCK_URL") or None, metavar="URL",
-                    help="run against a mock you started (control plane used, never reset) [env MUSICAPI_MOCK_URL]")
-    group.addoption("--mock-fault", action="append", default=_env_list("MUSICAPI_MOCK_FAULTS"), metavar="NAME",
-                    choices=sorted(FAULTS),
-                    help="start the suite's own mocks with this deliberate fault, repeatable "
-                         "[env MUSICAPI_MOCK_FAULTS, comma-separated]")
-    group.addoption("--max-credits", type=int, default=_env_int("MUSICAPI_MAX_CREDITS"), metavar="N",
-                    help="hard credit budget, checked before each request (default: 0 live, none on mocks) "
-                         "[env MUSICAPI_MAX_CREDITS]")
+    group.addoption(
+        "--base-url",
+        default=os.environ.get("MUSICAPI_BASE_URL") or None,
+        metavar="URL",
+        help="run against this live API (no control plane) [env MUSICAPI_BASE_URL]",
+    )
+    group.addoption(
+        "--api-key",
+        default=os.environ.get("MUSICAPI_API_KEY") or None,
+        metavar="KEY",
+        help="API key for --base-url (on mocks: the run's key, default sk_contract_main) [env MUSICAPI_API_KEY]",
+    )
+    group.addoption(
+        "--mock-url",
+        default=os.environ.get("MUSICAPI_MOCK_URL") or None,
+        metavar="URL",
+        help="run against a mock you started (control plane used, never reset) [env MUSICAPI_MOCK_URL]",
+    )
+    group.addoption(
+        "--mock-fault",
+        action="append",
+        default=_env_list("MUSICAPI_MOCK_FAULTS"),
+        metavar="NAME",
+        choices=sorted(FAULTS),
+        help="start the suite's own mocks with this deliberate fault, repeatable "
+        "[env MUSICAPI_MOCK_FAULTS, comma-separated]",
+    )
+    group.addoption(
+        "--max-credits",
+        type=int,
+        default=_env_int("MUSICAPI_MAX_CREDITS"),
+        metavar="N",
+        help="hard credit budget, checked before each request (default: 0 live, none on mocks) "
+        "[env MUSICAPI_MAX_CREDITS]",
+    )
     group.addoption("--contract-seed", type=int, default=42, metavar="N", help="schemathesis/hypothesis seed")
-    group.addoption("--max-examples", type=int, default=None, metavar="N",
-                    help="examples per operation and mode on mocks (default 25)")
-    group.addoption("--live-examples", type=int, default=2, metavar="N",
-                    help="positive examples per billable operation on budgeted runs (default 2)")
+    group.addoption(
+        "--max-examples",
+        type=int,
+        default=None,
+        metavar="N",
+        help="examples per operation and mode on mocks (default 25)",
+    )
+    group.addoption(
+        "--live-examples",
+        type=int,
+        default=2,
+        metavar="N",
+        help="positive examples per billable operation on budgeted runs (default 2)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers and build the session (targets start lazily)."""
-    config.addinivalue_line("markers", "cost(credits=N, per_operation=False): the most a test may spend, in "
-                                       "credits (None: unbounded, mocks only); enforced when a budget is set")
+    config.addinivalue_line(
+        "markers",
+        "cost(credits=N, per_operation=False): the most a test may spend, in "
+        "credits (None: unbounded, mocks only); enforced when a budget is set",
+    )
     config.addinivalue_line("markers", "control_plane(reason): needs the mock's control plane; skipped on live")
     options = Options(
-        base_url=config.getoption("--base-url"), api_key=config.getoption("--api-key"),
-        mock_url=config.getoption("--mock-url"), mock_faults=tuple(config.getoption("--mock-fault") or ()),
-        max_credits=config.getoption("--max-credits"), seed=config.getoption("--contract-seed"),
-        max_examples=config.getoption("--max-examples"), live_examples=config.getoption("--live-examples"),
+        base_url=config.getoption("--base-url"),
+        api_key=config.getoption("--api-key"),
+        mock_url=config.getoption("--mock-url"),
+        mock_faults=tuple(config.getoption("--mock-fault") or ()),
+        max_credits=config.getoption("--max-credits"),
+        seed=config.getoption("--contract-seed"),
+        max_examples=config.getoption("--max-examples"),
+        live_examples=config.getoption("--live-examples"),
     )
     try:
         install(ContractSession(options))
@@ -112,8 +150,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if cost is None or cost > left:
             need = "an unbounded number of" if cost is None else str(cost)
-            item.add_marker(pytest.mark.skip(reason=f"needs {need} credits; the budget (--max-credits "
-                                                     f"{session.guard.limit}) has {left} left"))
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs {need} credits; the budget (--max-credits {session.guard.limit}) has {left} left"
+                )
+            )
             session.skipped_for_budget.append(item.nodeid)
             continue
         left -= cost
@@ -155,15 +196,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     except Exception:  # the summary says "?"; the run's result stands
         return
     budget = contract.guard.limit
-    if contract.live and budget is not None and pre.credits_before is not None \
-            and pre.credits_before - contract.credits_after > budget:
+    if (
+        contract.live
+        and budget is not None
+        and pre.credits_before is not None
+        and pre.credits_before - contract.credits_after > budget
+    ):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if contract.guard.surprises:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int,
-                            config: pytest.Config) -> None:
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config) -> None:
     """The credit report: budget, spent, balance before and after."""
     try:
         contract = current()

@@ -199,8 +199,15 @@ class RefusalPolicy:
 
     def content_errors(self, operation_id: str) -> list[ErrorSpec]:
         """Documented content errors of an operation (catalog entries naming it; not auth/limits/gone)."""
-        return [e for e in self.catalog if operation_id in e.operations and 400 <= e.status < 500
-                and e.type not in ACCOUNT_TYPES and e.type != "gone" and not e.task_failure]
+        return [
+            e
+            for e in self.catalog
+            if operation_id in e.operations
+            and 400 <= e.status < 500
+            and e.type not in ACCOUNT_TYPES
+            and e.type != "gone"
+            and not e.task_failure
+        ]
 
     def retirement_statuses(self, operation_id: str) -> set[int]:
         """What an unavailable operation answers to anything: its documented 410 (retired) or 503 (unavailable)."""
@@ -220,8 +227,11 @@ class RefusalPolicy:
         if not isinstance(response, dict):
             return None
         for entry in self.content_errors(operation_id):
-            if entry.status == status and response.get("type") == entry.type \
-                    and str(response.get("message", "")).startswith(entry.message):
+            if (
+                entry.status == status
+                and response.get("type") == entry.type
+                and str(response.get("message", "")).startswith(entry.message)
+            ):
                 return f"documented content error {entry.id}"
         return None
 
@@ -249,8 +259,12 @@ SAMPLE_BODIES: Mapping[str, JSON] = {
 NURO_BODIES: Mapping[str, JSON] = {
     "vocal": {"type": "vocal", "lyrics": "[verse] la la la, a contract test song", "genre": "Pop"},
     "bgm_v1": {"type": "bgm", "description": "calm piano", "duration": 30},
-    "bgm_v2": {"type": "bgm", "version": "v2.0", "description": "cinematic build",
-               "segments": [{"name": "intro", "duration": 10}, {"name": "chorus", "duration": 30}]},
+    "bgm_v2": {
+        "type": "bgm",
+        "version": "v2.0",
+        "description": "cinematic build",
+        "segments": [{"name": "intro", "duration": 10}, {"name": "chorus", "duration": 30}],
+    },
 }
 
 

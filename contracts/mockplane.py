@@ -61,8 +61,9 @@ def reset(contract: ContractSession, target: Target) -> None:
         control.post("/_mock/reset").raise_for_status()
 
 
-def add_fault(contract: ContractSession, target: Target, operation: str, error: str, key: str,
-              at_progress: int | None = None) -> None:
+def add_fault(
+    contract: ContractSession, target: Target, operation: str, error: str, key: str, at_progress: int | None = None
+) -> None:
     """Fail the next call of ``operation`` made with ``key`` with catalog error ``error``."""
     rule: dict[str, Any] = {"operation": operation, "error": error, "times": 1, "api_key": key}
     if at_progress is not None:
@@ -81,8 +82,9 @@ def served_catalog(contract: ContractSession, target: Target) -> list[dict[str, 
     return errors
 
 
-def fail_task(contract: ContractSession, target: Target, task_id: str, error: str,
-              at_progress: int | None) -> tuple[int, dict[str, Any]]:
+def fail_task(
+    contract: ContractSession, target: Target, task_id: str, error: str, at_progress: int | None
+) -> tuple[int, dict[str, Any]]:
     """``POST /_mock/tasks/{id}/fail``: (status, body)."""
     payload: dict[str, Any] = {"error": error}
     if at_progress is not None:

@@ -90,8 +90,9 @@ class Options:
         if self.base_url and not self.api_key:
             raise ContractSetupError("--base-url needs --api-key (or MUSICAPI_API_KEY)")
         if self.mock_faults and self.mode != "own":
-            raise ContractSetupError("--mock-fault applies to the mocks the suite starts itself "
-                                     "(not with --base-url or --mock-url)")
+            raise ContractSetupError(
+                "--mock-fault applies to the mocks the suite starts itself (not with --base-url or --mock-url)"
+            )
         if self.max_credits is not None and self.max_credits < 0:
             raise ContractSetupError("--max-credits must be 0 or more")
         from mockserver.sabotage import FAULTS
@@ -136,14 +137,16 @@ def _start_own(faults: tuple[str, ...]) -> Targets:
         return MockServer(Config(clock="manual", seed=0, nuro=nuro, sabotage=faults)).start()
 
     sunset_at = time.time() + 30 * 86400
-    legacy, gone, sunset = (start(NuroMode.parse("legacy")), start(NuroMode.parse("gone")),
-                            start(NuroMode("sunset", sunset_at)))
+    legacy, gone, sunset = (
+        start(NuroMode.parse("legacy")),
+        start(NuroMode.parse("gone")),
+        start(NuroMode("sunset", sunset_at)),
+    )
     suffix = f" faults={','.join(faults)}" if faults else ""
     return Targets(
         main=Target(f"own mock, Nuro legacy{suffix}", legacy.url, control=True, nuro_gone=False),
         gone=Target(f"own mock, Nuro gone{suffix}", gone.url, control=True, nuro_gone=True),
-        sunset=Target(f"own mock, Nuro sunset{suffix}", sunset.url, control=True, nuro_gone=False,
-                      sunset_at=sunset_at),
+        sunset=Target(f"own mock, Nuro sunset{suffix}", sunset.url, control=True, nuro_gone=False, sunset_at=sunset_at),
         servers=[legacy, gone, sunset],
     )
 
@@ -151,8 +154,9 @@ def _start_own(faults: tuple[str, ...]) -> Targets:
 def _nuro_gone(url: str, key: str) -> bool:
     """Whether Nuro answers 410 there (a free poll of an id nobody has)."""
     try:
-        response = httpx.get(url.rstrip("/") + NURO_PROBE.format(uuid.uuid4()),
-                             headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        response = httpx.get(
+            url.rstrip("/") + NURO_PROBE.format(uuid.uuid4()), headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
     except httpx.HTTPError as exc:
         raise ContractSetupError(f"cannot reach {url}: {exc}") from None
     return response.status_code == 410
@@ -220,16 +224,19 @@ class ContractSession:
     def refusals(self, target: Target | None = None) -> RefusalPolicy:
         """The refusal policy for a target (Nuro counts as retired where it answers 410)."""
         target = target or self.main
-        retired = frozenset(op.operation_id for op in product_operations(self.spec)
-                            if op.family == "nuro" and target.nuro_gone)
+        retired = frozenset(
+            op.operation_id for op in product_operations(self.spec) if op.family == "nuro" and target.nuro_gone
+        )
         return RefusalPolicy(self.spec, self.catalog, retired)
 
     # --- HTTP -------------------------------------------------------------------------------------
 
     def _on_request(self, request: httpx.Request) -> None:
         body = json_body(request.content, request.headers.get("content-type"))
-        request.extensions = {**request.extensions, "contract_price": self.guard.reserve(
-            request.method, request.url.path, body)}
+        request.extensions = {
+            **request.extensions,
+            "contract_price": self.guard.reserve(request.method, request.url.path, body),
+        }
 
     def _on_response(self, response: httpx.Response) -> None:
         request = response.request
@@ -237,8 +244,7 @@ class ContractSession:
         self.guard.settle(request.method, request.url.path, price, response.status_code)
 
     @contextmanager
-    def client(self, target: Target | None = None, key: str | None = None,
-               auth: bool = True) -> Iterator[httpx.Client]:
+    def client(self, target: Target | None = None, key: str | None = None, auth: bool = True) -> Iterator[httpx.Client]:
         """An API client of a target under the credit guard, authenticated with ``key`` (default: the run's).
 
         Clients of the run's key (and unauthenticated ones) are kept for the run and closed by :meth:`close`.
@@ -249,8 +255,12 @@ class ContractSession:
         cache_key = (target.url, headers.get("Authorization"))
         http = self._clients.get(cache_key) if shared else None
         if http is None:
-            http = httpx.Client(base_url=target.url, headers=headers, timeout=30,
-                                event_hooks={"request": [self._on_request], "response": [self._on_response]})
+            http = httpx.Client(
+                base_url=target.url,
+                headers=headers,
+                timeout=30,
+                event_hooks={"request": [self._on_request], "response": [self._on_response]},
+            )
             if shared:
                 self._clients[cache_key] = http
         try:
@@ -309,11 +319,17 @@ class ContractSession:
         except httpx.HTTPError as exc:
             return Preflight(False, f"preflight: cannot reach {main.url}: {exc}")
         if mine.status_code != 200:
-            return Preflight(False, f"preflight: get-credits with the run's key answered {mine.status_code} "
-                                    f"({mine.text[:200]}); the key does not work, so no result would mean anything")
+            return Preflight(
+                False,
+                f"preflight: get-credits with the run's key answered {mine.status_code} "
+                f"({mine.text[:200]}); the key does not work, so no result would mean anything",
+            )
         if wrong.status_code != 401:
-            return Preflight(False, f"preflight: a key the service cannot know got {wrong.status_code}, not 401: "
-                                    "the target does not check keys, so a 200 for the run's key proves nothing")
+            return Preflight(
+                False,
+                f"preflight: a key the service cannot know got {wrong.status_code}, not 401: "
+                "the target does not check keys, so a 200 for the run's key proves nothing",
+            )
         try:  # conformance (content type, schema) is the layers' business; here: is there a balance?
             body = orjson.loads(mine.content)
             credits = int(body["credits"]) + int(body["extra_credits"])
@@ -329,8 +345,10 @@ class ContractSession:
             lines.append(f"target: {self.main.label}")
         budget = "none (mock)" if guard.limit is None else f"{guard.limit} credits (--max-credits)"
         lines.append(f"budget: {budget}; skipped for budget: {len(self.skipped_for_budget)} test(s)")
-        lines.append(f"spent: at most {guard.spent} credits (billable requests answered 2xx, each at its "
-                     f"highest documented price); requests blocked before sending: {guard.blocked}")
+        lines.append(
+            f"spent: at most {guard.spent} credits (billable requests answered 2xx, each at its "
+            f"highest documented price); requests blocked before sending: {guard.blocked}"
+        )
         before = self._preflight.credits_before if self._preflight else None
         key = options.key
         shown = key if not self.live else f"…{key[-4:]}"
@@ -357,8 +375,9 @@ def _response_validator(spec: ApiSpec, operation_id: str, status: int) -> tuple[
     return (SchemaValidator(schema) if schema is not None else None), True
 
 
-def response_problems(spec: ApiSpec, operation_id: str, status: int, content_type: str | None,
-                      content: bytes) -> list[str]:
+def response_problems(
+    spec: ApiSpec, operation_id: str, status: int, content_type: str | None, content: bytes
+) -> list[str]:
     """How an answer breaks the spec: undocumented status, not JSON, or a body that does not match."""
     validator, documented = _response_validator(spec, operation_id, status)
     if not documented:

@@ -33,8 +33,14 @@ REFUSAL_FAILURES = (RejectedPositiveData, ServerError, MissingHeaderNotRejected,
 RETIREMENT_FAILURES = (ServerError, MissingHeaderNotRejected, AcceptedNegativeData)
 
 
-def st_config(session: ContractSession, target: Target, *, mode: str, billable_positive: bool = False,
-              stateful_steps: int | None = None) -> Config:
+def st_config(
+    session: ContractSession,
+    target: Target,
+    *,
+    mode: str,
+    billable_positive: bool = False,
+    stateful_steps: int | None = None,
+) -> Config:
     """The schemathesis config of one layer, built explicitly from the run's options.
 
     Mocks: every phase, ``max_examples`` examples (default 25), shrinking on. Budgeted runs (live, or
@@ -75,8 +81,9 @@ def st_config(session: ContractSession, target: Target, *, mode: str, billable_p
 
 def product_schema(session: ContractSession, target: Target, **kwargs: Any) -> BaseSchema:
     """The product spec (what ``/openapi.json`` serves, built from ``openapi/``) loaded for a layer."""
-    return schemathesis.openapi.from_dict(copy.deepcopy(session.spec.product_document),
-                                          config=st_config(session, target, **kwargs))
+    return schemathesis.openapi.from_dict(
+        copy.deepcopy(session.spec.product_document), config=st_config(session, target, **kwargs)
+    )
 
 
 def parametrize(schema: BaseSchema) -> Callable[[TestFunction], TestFunction]:
@@ -174,10 +181,17 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     if operation_id is None:
         return True
     session = current()
-    target = next((t for t in (session.main, session.targets.gone) if t is not None
-                   and response.request.url is not None and str(response.request.url).startswith(t.url)), session.main)
+    target = next(
+        (
+            t
+            for t in (session.main, session.targets.gone)
+            if t is not None and response.request.url is not None and str(response.request.url).startswith(t.url)
+        ),
+        session.main,
+    )
     reason = session.refusals(target).is_documented_refusal(
-        operation_id, case_body(case), response.status_code, _response_json(response))
+        operation_id, case_body(case), response.status_code, _response_json(response)
+    )
     if isinstance(failure, RETIREMENT_FAILURES) and not session.refusals(target).unavailable(operation_id):
         return True
     return reason is None

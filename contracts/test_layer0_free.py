@@ -30,8 +30,9 @@ def ids(ops: list[Operation]) -> list[str]:
 
 def conforms(contract: ContractSession, operation_id: str, response: httpx.Response) -> Any:
     """Assert the answer matches the spec; return its JSON body."""
-    problems = response_problems(contract.spec, operation_id, response.status_code,
-                                 response.headers.get("content-type"), response.content)
+    problems = response_problems(
+        contract.spec, operation_id, response.status_code, response.headers.get("content-type"), response.content
+    )
     assert not problems, f"{response.request.method} {response.request.url.path}: " + "; ".join(problems)
     return response.json()
 
@@ -76,8 +77,9 @@ def test_requests_without_a_usable_key_are_401(contract: ContractSession, op: Op
     if header is not None:
         headers["Authorization"] = header
     with contract.client(auth=False) as http:
-        response = http.request(op.method, path_of(op), headers=headers,
-                                content=not_an_object(op) if op.body is not None else None)
+        response = http.request(
+            op.method, path_of(op), headers=headers, content=not_an_object(op) if op.body is not None else None
+        )
     allowed = {401} | (retirement(contract, op, contract.main) or set())
     assert response.status_code in allowed, f"{op.label} without a usable key: {response.status_code} {response.text}"
     body = conforms(contract, op.operation_id, response)
@@ -114,8 +116,11 @@ def test_nuro_is_410_gone_where_retired(contract: ContractSession) -> None:
     """Nuro is retired: create and poll answer 410 Gone (NuroError410), whatever the body."""
     target = contract.targets.gone
     if target is None and contract.live:
-        pytest.fail("openapi/nuro.yaml documents Nuro as retired (410 Gone), but the live service still serves "
-                    "it (an unknown task id was not answered 410)", pytrace=False)
+        pytest.fail(
+            "openapi/nuro.yaml documents Nuro as retired (410 Gone), but the live service still serves "
+            "it (an unknown task id was not answered 410)",
+            pytrace=False,
+        )
     if target is None:
         pytest.skip(f"Nuro is served on {contract.main.label}; the 410 is checked where it is retired")
     bodies: list[Any] = [{}]
@@ -141,15 +146,20 @@ REJECTED: list[tuple[str, bytes, str]] = [
     ("wrong-content-type", b'{"type": "vocal"}', "text/plain"),
 ]
 #: On mocks: the catalog error each rejected input is (``X-Mock-Error-Id``).
-REJECTED_AS = {"not-an-object": "request.validation", "malformed-json": "request.malformed_json",
-               "empty-body": "request.body_required", "wrong-content-type": "request.unsupported_media_type"}
+REJECTED_AS = {
+    "not-an-object": "request.validation",
+    "malformed-json": "request.malformed_json",
+    "empty-body": "request.body_required",
+    "wrong-content-type": "request.unsupported_media_type",
+}
 
 
 @pytest.mark.cost(credits=0)
 @pytest.mark.parametrize("op", BODIED, ids=ids(BODIED))
 @pytest.mark.parametrize(("name", "content", "media"), REJECTED, ids=[r[0] for r in REJECTED])
-def test_rejected_input_is_a_documented_4xx_and_free(contract: ContractSession, op: Operation, name: str,
-                                                     content: bytes, media: str) -> None:
+def test_rejected_input_is_a_documented_4xx_and_free(
+    contract: ContractSession, op: Operation, name: str, content: bytes, media: str
+) -> None:
     """Input the gateway must refuse gets a documented 4xx, and the balance does not move."""
     before = contract.credits()
     with contract.client() as http:

@@ -42,13 +42,23 @@ def test_links_create_then_poll(contract: ContractSession) -> None:
     """Create → poll sequences conform at every step, and every successful create can be polled."""
     STEPS_SEEN.clear()
     phases = [Phase.explicit, Phase.generate] if BUDGETED else [Phase.explicit, Phase.generate, Phase.shrink]
-    LinkedWorkflow.run(settings=settings(
-        max_examples=SCENARIOS, stateful_step_count=STEPS, deadline=None, database=None, derandomize=True,
-        suppress_health_check=list(HealthCheck), phases=phases))
+    LinkedWorkflow.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=phases,
+        )
+    )
     unfollowed = []
     for op in families.product_operations(contract.spec):
         link = families.linked_poll(contract.spec, op.operation_id)
         if link is not None and STEPS_SEEN[(op.operation_id, 2)] and not STEPS_SEEN[(link[0], 2)]:
-            unfollowed.append(f"{op.operation_id} answered 2xx {STEPS_SEEN[(op.operation_id, 2)]} times, "
-                              f"but {link[0]} never answered 2xx through the link")
+            unfollowed.append(
+                f"{op.operation_id} answered 2xx {STEPS_SEEN[(op.operation_id, 2)]} times, "
+                f"but {link[0]} never answered 2xx through the link"
+            )
     assert not unfollowed, "; ".join(unfollowed)

@@ -43,8 +43,13 @@ def walk(contract: ContractSession, create: str, step: float, reads: int) -> lis
         path = poll.path.replace("{task_id}", str(families.pointer(made.json(), link[1])))
         for _ in range(reads):
             response = http.get(path)
-            problems = response_problems(contract.spec, poll.operation_id, response.status_code,
-                                         response.headers.get("content-type"), response.content)
+            problems = response_problems(
+                contract.spec,
+                poll.operation_id,
+                response.status_code,
+                response.headers.get("content-type"),
+                response.content,
+            )
             assert not problems, "; ".join(problems)
             bodies.append(response.json())
             mockplane.advance(contract, contract.main, step)

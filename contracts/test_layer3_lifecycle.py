@@ -41,8 +41,9 @@ from contracts.session import ContractSession, Target, current, response_problem
 CONTRACT = current()
 PRICE = CONTRACT.pricing.list_price("nuroCreate")
 TASK_FAILURES = sorted(e.id for e in CONTRACT.catalog if "nuroCreate" in e.operations and e.task_failure)
-UPSTREAM = sorted(e.id for e in CONTRACT.catalog
-                  if "nuroCreate" in e.operations and e.after_debit and not e.task_failure)
+UPSTREAM = sorted(
+    e.id for e in CONTRACT.catalog if "nuroCreate" in e.operations and e.after_debit and not e.task_failure
+)
 EXAMPLES, STEPS = 25, 30
 CONTROL = "needs the mock's control plane (virtual clock, ledger, task failures)"
 
@@ -64,8 +65,10 @@ def lifecycle_target(contract: ContractSession, *, manual_clock: bool = False) -
         with contract.control(contract.main) as control:
             profile = control.get("/_mock/clock").json().get("profile")
         if profile != "manual":
-            pytest.skip(f"the walkthrough times every read; {contract.main.label} runs a {profile} clock "
-                        "(start it with --clock manual)")
+            pytest.skip(
+                f"the walkthrough times every read; {contract.main.label} runs a {profile} clock "
+                "(start it with --clock manual)"
+            )
     return contract.main
 
 
@@ -122,14 +125,22 @@ class NuroLifecycle(RuleBasedStateMachine):
 
     # --- creating ---------------------------------------------------------------------------------
 
-    @initialize(target=tasks, kind=st.sampled_from(sorted(families.NURO_BODIES)),
-                fate=st.sampled_from([None, *TASK_FAILURES]), at=st.integers(1, 99))
+    @initialize(
+        target=tasks,
+        kind=st.sampled_from(sorted(families.NURO_BODIES)),
+        fate=st.sampled_from([None, *TASK_FAILURES]),
+        at=st.integers(1, 99),
+    )
     def first_task(self, kind: str, fate: str | None, at: int) -> Any:
         """Every example starts with a task to watch."""
         return self.create(kind, fate, at)
 
-    @rule(target=tasks, kind=st.sampled_from(sorted(families.NURO_BODIES)),
-          fate=st.sampled_from([None, *TASK_FAILURES]), at=st.integers(1, 99))
+    @rule(
+        target=tasks,
+        kind=st.sampled_from(sorted(families.NURO_BODIES)),
+        fate=st.sampled_from([None, *TASK_FAILURES]),
+        at=st.integers(1, 99),
+    )
     def create(self, kind: str, fate: str | None, at: int) -> Any:
         """Create a task, maybe with a planned failure (``#mock:<error>@<progress>``)."""
         body = dict(families.NURO_BODIES[kind])
@@ -150,17 +161,22 @@ class NuroLifecycle(RuleBasedStateMachine):
     @rule(error=st.sampled_from(UPSTREAM))
     def create_refused_after_debit(self, error: str) -> None:
         """A create refused upstream (after the debit) is refunded at once, and says so."""
-        response = self.http.post("/api/v1/nuro/create",
-                                  json=with_marker(families.NURO_BODIES["bgm_v1"], f"#mock:{error}"))
+        response = self.http.post(
+            "/api/v1/nuro/create", json=with_marker(families.NURO_BODIES["bgm_v1"], f"#mock:{error}")
+        )
         if self.retired:
             self.expect_gone(response)
             return
         entry = self.catalog[error]
         body = self.conforms("nuroCreate", response)
-        assert (response.status_code, body.get("type"), body.get("message")) == \
-            (entry["status"], entry["type"], entry["message"]), body
-        assert body.get("refund_processed") is entry["refunds"] and body.get("already_refunded") is False, \
+        assert (response.status_code, body.get("type"), body.get("message")) == (
+            entry["status"],
+            entry["type"],
+            entry["message"],
+        ), body
+        assert body.get("refund_processed") is entry["refunds"] and body.get("already_refunded") is False, (
             f"{error}: refund flags {body}"
+        )
         self.debits += 1
         self.upstream_refunds += 1 if entry["refunds"] else 0
 
@@ -238,8 +254,11 @@ class NuroLifecycle(RuleBasedStateMachine):
             return
         body = self.conforms("nuroGetTask", response)
         entry = self.catalog["nuro.task_not_found"]
-        assert (response.status_code, body["type"], body["message"]) == \
-            (entry["status"], entry["type"], entry["message"]), body
+        assert (response.status_code, body["type"], body["message"]) == (
+            entry["status"],
+            entry["type"],
+            entry["message"],
+        ), body
 
     @rule()
     def check_balance(self) -> None:
@@ -248,11 +267,13 @@ class NuroLifecycle(RuleBasedStateMachine):
         book = mockplane.ledger(self.contract, self.target, self.key)
         totals = book.totals
         assert totals["balance"] == balance, f"ledger balance {totals['balance']} != get-credits {balance}"
-        assert self.start == balance + totals["debited"] - totals["refunded"], \
+        assert self.start == balance + totals["debited"] - totals["refunded"], (
             f"credits not conserved: start {self.start}, balance {balance}, ledger {totals}"
+        )
         debits = book.of("debit")
-        assert [-e["amount"] for e in debits] == [PRICE] * self.debits, \
+        assert [-e["amount"] for e in debits] == [PRICE] * self.debits, (
             f"expected {self.debits} debits of {PRICE}, ledger has {[e['amount'] for e in debits]}"
+        )
         per_task = book.refunds_per_task()
         twice = {task: n for task, n in per_task.items() if n > 1}
         assert not twice, f"refunded more than once: {twice}"
@@ -266,15 +287,21 @@ class NuroLifecycle(RuleBasedStateMachine):
             if model.status == "failed":  # observed failed, and a balance read settles every due refund
                 assert per_task[model.task_id] == 1, f"failed task {model.task_id} not refunded: {book.entries}"
         upstream = [e for e in book.of("refund") if e["error_id"] in UPSTREAM]
-        assert len(upstream) == self.upstream_refunds, \
+        assert len(upstream) == self.upstream_refunds, (
             f"{len(upstream)} upstream refunds, expected {self.upstream_refunds}"
+        )
 
     # --- checks ---------------------------------------------------------------------------------------
 
     def conforms(self, operation_id: str, response: httpx.Response) -> Any:
         """The answer matches the spec; its JSON body."""
-        problems = response_problems(self.contract.spec, operation_id, response.status_code,
-                                     response.headers.get("content-type"), response.content)
+        problems = response_problems(
+            self.contract.spec,
+            operation_id,
+            response.status_code,
+            response.headers.get("content-type"),
+            response.content,
+        )
         assert not problems, "; ".join(problems)
         return response.json()
 
@@ -303,13 +330,15 @@ class NuroLifecycle(RuleBasedStateMachine):
             error = body["error"]
             assert (error["type"], error["message"]) == (entry["type"], entry["message"]), error
             flags = (error.get("refund_processed"), error.get("already_refunded"))
-            assert all(isinstance(flag, bool) for flag in flags), \
+            assert all(isinstance(flag, bool) for flag in flags), (
                 f"a charged task's error must say whether it was refunded: {error}"
+            )
             if error["refund_processed"]:
                 assert not error["already_refunded"], error
                 model.processed_reads += 1
-                assert model.processed_reads == 1 and not model.already_seen, \
+                assert model.processed_reads == 1 and not model.already_seen, (
                     f"refund_processed on more than one read of {model.task_id}"
+                )
             else:
                 assert error["already_refunded"], f"a refundable failure was never refunded: {error}"
                 model.already_seen = True
@@ -331,9 +360,18 @@ def test_nuro_lifecycle_state_machine(contract: ContractSession) -> None:
     NuroLifecycle.contract, NuroLifecycle.target, NuroLifecycle.resettable = contract, target, resettable
     NuroLifecycle.catalog = served_catalog(contract, target)
     try:
-        run_state_machine_as_test(NuroLifecycle, settings=settings(
-            max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None, derandomize=True,
-            suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate]))
+        run_state_machine_as_test(
+            NuroLifecycle,
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+                phases=[Phase.explicit, Phase.generate],
+            ),
+        )
     finally:
         if resettable:
             mockplane.reset(contract, target)
@@ -377,8 +415,7 @@ def test_failed_task_is_refunded_exactly_once(contract: ContractSession, error: 
     start = contract.credits(key, target)
     catalog = served_catalog(contract, target)
     with contract.client(target, key) as http:
-        created = http.post("/api/v1/nuro/create",
-                            json=with_marker(families.NURO_BODIES["vocal"], f"#mock:{error}@40"))
+        created = http.post("/api/v1/nuro/create", json=with_marker(families.NURO_BODIES["vocal"], f"#mock:{error}@40"))
         assert created.status_code == 200, created.text
         task_id = created.json()["task_id"]
         assert contract.credits(key, target) == start - PRICE
@@ -387,8 +424,11 @@ def test_failed_task_is_refunded_exactly_once(contract: ContractSession, error: 
     errors = [r.get("error") or {} for r in reads]
     assert all(r["status"] == "failed" and r["progress"] == 40 for r in reads), reads
     assert all((e.get("type"), e.get("message")) == (catalog[error]["type"], catalog[error]["message"]) for e in errors)
-    assert [(e.get("refund_processed"), e.get("already_refunded")) for e in errors] == \
-        [(True, False), (False, True), (False, True)], errors
+    assert [(e.get("refund_processed"), e.get("already_refunded")) for e in errors] == [
+        (True, False),
+        (False, True),
+        (False, True),
+    ], errors
     assert contract.credits(key, target) == start
     book = mockplane.ledger(contract, target, key)
     assert book.refunds_per_task() == {task_id: 1}, book.entries
@@ -410,8 +450,10 @@ def test_nuro_sunset_retires_existing_tasks(contract: ContractSession) -> None:
         assert "deprecation" in created.headers and "sunset" in created.headers, created.headers
         task_id = created.json()["task_id"]
         mockplane.advance(contract, target, target.sunset_at - mockplane.now(contract, target) + 60)
-        after = [http.get(f"/api/v1/nuro/task/{task_id}"),
-                 http.post("/api/v1/nuro/create", json=families.NURO_BODIES["bgm_v1"])]
+        after = [
+            http.get(f"/api/v1/nuro/task/{task_id}"),
+            http.post("/api/v1/nuro/create", json=families.NURO_BODIES["bgm_v1"]),
+        ]
     for response in after:
         assert response.status_code == 410, response.text
         assert response.json()["type"] == "gone"

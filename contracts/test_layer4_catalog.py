@@ -38,9 +38,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("forced", [pytest.param(None, id="live")])
         return
     operations = {op.operation_id for op in families.product_operations(contract.spec)}
-    params = [pytest.param((entry, op), id=f"{entry['id']}-{op}")
-              for entry in mockplane.served_catalog(contract, contract.main)
-              for op in entry["operations"] if op in operations]
+    params = [
+        pytest.param((entry, op), id=f"{entry['id']}-{op}")
+        for entry in mockplane.served_catalog(contract, contract.main)
+        for op in entry["operations"]
+        if op in operations
+    ]
     metafunc.parametrize("forced", params)
 
 
@@ -69,7 +72,9 @@ def producer_failure(body: dict[str, Any]) -> tuple[str | None, str | None] | No
 
 #: How each family's poll body shows a failed task: (type, message); None where the family does not say.
 FAILURE_READERS: dict[str, Callable[[dict[str, Any]], tuple[str | None, str | None] | None]] = {
-    "nuro": nuro_failure, "sonic": sonic_failure, "producer": producer_failure,
+    "nuro": nuro_failure,
+    "sonic": sonic_failure,
+    "producer": producer_failure,
 }
 
 
@@ -95,8 +100,9 @@ class Caller:
     def create(self, http: httpx.Client, operation_id: str, headers: dict[str, str] | None = None) -> httpx.Response:
         """A create call with the operation's valid body."""
         op = self.contract.spec.operations[operation_id]
-        return http.request(op.method, op.path, json=families.valid_body(self.contract.spec, operation_id),
-                            headers=headers or {})
+        return http.request(
+            op.method, op.path, json=families.valid_body(self.contract.spec, operation_id), headers=headers or {}
+        )
 
     def prepare(self, http: httpx.Client) -> None:
         """Make the state the body refers to (e.g. a finished clip for a Sonic persona)."""
@@ -137,8 +143,9 @@ class Caller:
 @pytest.mark.control_plane("the error catalog and its triggers are the mock's (GET /_mock/errors)")
 @pytest.mark.cost(credits=4 * MAX_PRICE)
 @pytest.mark.parametrize("trigger", TRIGGERS)
-def test_catalog_error_is_answered_as_documented(contract: ContractSession, forced: tuple[dict[str, Any], str],
-                                                 trigger: str) -> None:
+def test_catalog_error_is_answered_as_documented(
+    contract: ContractSession, forced: tuple[dict[str, Any], str], trigger: str
+) -> None:
     """Force one catalog error on one operation and check the answer and the ledger."""
     entry, operation_id = forced
     target = contract.main
@@ -184,13 +191,16 @@ def test_catalog_error_is_answered_as_documented(contract: ContractSession, forc
     assert start - after == book.totals["debited"] - book.totals["refunded"], book.totals
 
 
-def check_error_answer(contract: ContractSession, operation_id: str, entry: dict[str, Any],
-                       response: httpx.Response) -> dict[str, Any]:
+def check_error_answer(
+    contract: ContractSession, operation_id: str, entry: dict[str, Any], response: httpx.Response
+) -> dict[str, Any]:
     """Status, type, message, id header and documented shape of a forced error."""
-    assert response.status_code == entry["status"], \
+    assert response.status_code == entry["status"], (
         f"{entry['id']} on {operation_id}: {response.status_code} {response.text}"
-    problems = response_problems(contract.spec, operation_id, response.status_code,
-                                 response.headers.get("content-type"), response.content)
+    )
+    problems = response_problems(
+        contract.spec, operation_id, response.status_code, response.headers.get("content-type"), response.content
+    )
     assert not problems, "; ".join(problems)
     body: dict[str, Any] = response.json()
     assert body.get("type") == entry["type"], body
@@ -199,8 +209,9 @@ def check_error_answer(contract: ContractSession, operation_id: str, entry: dict
     return body
 
 
-def check_task_failure(contract: ContractSession, target: Target, caller: Caller, entry: dict[str, Any],
-                       trigger: str) -> None:
+def check_task_failure(
+    contract: ContractSession, target: Target, caller: Caller, entry: dict[str, Any], trigger: str
+) -> None:
     """A task-failure error: the create is accepted; the task fails at 30 % and is refunded exactly once."""
     family = caller.op.family
     reader = FAILURE_READERS.get(family)
@@ -216,16 +227,18 @@ def check_task_failure(contract: ContractSession, target: Target, caller: Caller
         else:
             headers["X-Mock-Scenario"] = f"{entry['id']}@30"
         created = caller.call(http, caller.op.path, headers)
-        assert created.status_code == 200, f"{entry['id']} is a later task failure; the create must succeed: " \
-                                           f"{created.status_code} {created.text}"
+        assert created.status_code == 200, (
+            f"{entry['id']} is a later task failure; the create must succeed: {created.status_code} {created.text}"
+        )
         poll = contract.spec.operations[link[0]]
         path = poll.path.replace("{task_id}", str(families.pointer(created.json(), link[1])))
         mockplane.advance(contract, target, 3600)
         reads = [http.get(path) for _ in range(2)]
     for response in reads:
         assert response.status_code == 200, response.text
-        problems = response_problems(contract.spec, poll.operation_id, 200, response.headers.get("content-type"),
-                                     response.content)
+        problems = response_problems(
+            contract.spec, poll.operation_id, 200, response.headers.get("content-type"), response.content
+        )
         assert not problems, "; ".join(problems)
     bodies = [r.json() for r in reads]
     failures = [reader(b) for b in bodies]
@@ -236,6 +249,7 @@ def check_task_failure(contract: ContractSession, target: Target, caller: Caller
         flags = [(b["error"].get("refund_processed"), b["error"].get("already_refunded")) for b in bodies]
         assert flags == [(entry["refunds"], False), (False, entry["refunds"])], flags
     book = mockplane.ledger(contract, target, key)
-    assert book.refunds_per_task() == ({str(families.pointer(created.json(), link[1])): 1} if entry["refunds"]
-                                       else {}), book.entries
+    assert book.refunds_per_task() == (
+        {str(families.pointer(created.json(), link[1])): 1} if entry["refunds"] else {}
+    ), book.entries
     assert contract.credits(key, target) == (start if entry["refunds"] else start - book.totals["debited"])

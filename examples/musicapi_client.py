@@ -112,8 +112,9 @@ class MusicApiClient:
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
-        self.http = httpx.Client(base_url=self.base_url, timeout=30.0,
-                                 headers={"Authorization": f"Bearer {self.api_key}"})
+        self.http = httpx.Client(
+            base_url=self.base_url, timeout=30.0, headers={"Authorization": f"Bearer {self.api_key}"}
+        )
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -144,8 +145,9 @@ class MusicApiClient:
         body = self._call("GET", "/api/v1/get-credits").json()
         return int(body["credits"]) + int(body["extra_credits"])
 
-    def song(self, lyrics: str, *, title: str, tags: str, model: str = "sonic-v4-5",
-             webhook_url: str | None = None) -> Song:
+    def song(
+        self, lyrics: str, *, title: str, tags: str, model: str = "sonic-v4-5", webhook_url: str | None = None
+    ) -> Song:
         """A vocal song from lyrics (Sonic); the first clip once both are done."""
         body: dict[str, Any] = {"custom_mode": True, "mv": model, "prompt": lyrics, "title": title, "tags": tags}
         if webhook_url:

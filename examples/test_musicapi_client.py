@@ -101,8 +101,9 @@ def test_webhook_is_delivered_and_signed(client: MusicApiClient, musicapi_mock: 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        song = client.song(LYRICS, title="Stars", tags="pop",
-                           webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook")
+        song = client.song(
+            LYRICS, title="Stars", tags="pop", webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook"
+        )
     finally:
         server.shutdown()
         server.server_close()

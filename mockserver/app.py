@@ -30,8 +30,14 @@ from mockserver.state import MockState
 
 def all_handlers() -> dict[str, Handler]:
     """Every implemented operation's handler, by operationId."""
-    return {**nuro.handlers(), **sonic.handlers(), **producer.handlers(), **account.handlers(),
-            **control.handlers(), **media.handlers()}
+    return {
+        **nuro.handlers(),
+        **sonic.handlers(),
+        **producer.handlers(),
+        **account.handlers(),
+        **control.handlers(),
+        **media.handlers(),
+    }
 
 
 def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
@@ -66,8 +72,9 @@ def app_from_env() -> Starlette:
     """
     text = os.environ.get(WORKER_CONFIG_ENV)
     if not text:
-        raise ConfigError(f"{WORKER_CONFIG_ENV} is not set: app_from_env serves the workers of "
-                          "`musicapi-mock serve --workers N`")
+        raise ConfigError(
+            f"{WORKER_CONFIG_ENV} is not set: app_from_env serves the workers of `musicapi-mock serve --workers N`"
+        )
     return create_app(Config.from_json(text))
 
 

@@ -234,8 +234,9 @@ class ControlCall(Generic[T]):
             body = None
         if isinstance(body, dict) and isinstance(body.get("message"), str):
             error_id = body.get("error_id")
-            raise MockControlError(response.status_code, error_id if isinstance(error_id, str) else None,
-                                   body["message"], body.get("type"))
+            raise MockControlError(
+                response.status_code, error_id if isinstance(error_id, str) else None, body["message"], body.get("type")
+            )
         raise MockControlError(response.status_code, None, response.text or response.reason_phrase)
 
 
@@ -330,12 +331,20 @@ class calls:  # noqa: N801 - a namespace of call builders
 
     @staticmethod
     def add_fault(
-        operation: str, error: str, *, times: int | None = None, probability: float | None = None,
-        api_key: str | None = None, at_progress: int | None = None,
+        operation: str,
+        error: str,
+        *,
+        times: int | None = None,
+        probability: float | None = None,
+        api_key: str | None = None,
+        at_progress: int | None = None,
     ) -> ControlCall[FaultRuleState]:
         """``POST /_mock/faults``."""
-        body = {"operation": operation, "error": error,
-                **_optional(times=times, probability=probability, api_key=api_key, at_progress=at_progress)}
+        body = {
+            "operation": operation,
+            "error": error,
+            **_optional(times=times, probability=probability, api_key=api_key, at_progress=at_progress),
+        }
         return ControlCall("POST", "/_mock/faults", _body, json=body)
 
     @staticmethod
@@ -367,9 +376,7 @@ class calls:  # noqa: N801 - a namespace of call builders
     @staticmethod
     def journal(api_key: str | None, limit: int | None) -> ControlCall[list[JournalEntry]]:
         """``GET /_mock/requests``."""
-        return ControlCall("GET", "/_mock/requests", _item("requests"),
-                           params=_optional(api_key=api_key, limit=limit))
-
+        return ControlCall("GET", "/_mock/requests", _item("requests"), params=_optional(api_key=api_key, limit=limit))
 
     @staticmethod
     def webhooks(task_id: str | None) -> ControlCall[list[WebhookDelivery]]:
@@ -417,7 +424,12 @@ class ControlMethods(ABC):
         return self.send(calls.fail(task_id, error, at_progress))
 
     def fail_next(
-        self, operation: str, error: str, times: int = 1, *, api_key: str | None = None,
+        self,
+        operation: str,
+        error: str,
+        times: int = 1,
+        *,
+        api_key: str | None = None,
         at_progress: int | None = None,
     ) -> FaultRuleState:
         """Make the next ``times`` calls of ``operation`` (an operationId, e.g. ``nuroCreate``) answer ``error``.
@@ -427,12 +439,18 @@ class ControlMethods(ABC):
         return self.send(calls.add_fault(operation, error, times=times, api_key=api_key, at_progress=at_progress))
 
     def fail_randomly(
-        self, operation: str, error: str, probability: float, *, api_key: str | None = None,
+        self,
+        operation: str,
+        error: str,
+        probability: float,
+        *,
+        api_key: str | None = None,
         at_progress: int | None = None,
     ) -> FaultRuleState:
         """Make each call of ``operation`` answer ``error`` with ``probability`` (seeded: reproducible)."""
-        return self.send(calls.add_fault(operation, error, probability=probability, api_key=api_key,
-                                         at_progress=at_progress))
+        return self.send(
+            calls.add_fault(operation, error, probability=probability, api_key=api_key, at_progress=at_progress)
+        )
 
     def faults(self) -> list[FaultRuleState]:
         """The active fault rules with their hit counts."""
@@ -447,7 +465,10 @@ class ControlMethods(ABC):
         return self.send(calls.balance(self._key(api_key)))
 
     def set_balance(
-        self, api_key: str | None = None, credits: int | None = None, extra_credits: int | None = None,
+        self,
+        api_key: str | None = None,
+        credits: int | None = None,
+        extra_credits: int | None = None,
         **limits: Unpack[KeyLimits],
     ) -> KeyState:
         """Set a key's balances and any of ``qps``, ``queue_capacity``, ``expires_at``, ``usage_limit``.
@@ -532,20 +553,30 @@ class AsyncControlMethods(ABC):
         return await self.send(calls.fail(task_id, error, at_progress))
 
     async def fail_next(
-        self, operation: str, error: str, times: int = 1, *, api_key: str | None = None,
+        self,
+        operation: str,
+        error: str,
+        times: int = 1,
+        *,
+        api_key: str | None = None,
         at_progress: int | None = None,
     ) -> FaultRuleState:
         """Make the next ``times`` calls of ``operation`` answer ``error``."""
-        return await self.send(calls.add_fault(operation, error, times=times, api_key=api_key,
-                                               at_progress=at_progress))
+        return await self.send(calls.add_fault(operation, error, times=times, api_key=api_key, at_progress=at_progress))
 
     async def fail_randomly(
-        self, operation: str, error: str, probability: float, *, api_key: str | None = None,
+        self,
+        operation: str,
+        error: str,
+        probability: float,
+        *,
+        api_key: str | None = None,
         at_progress: int | None = None,
     ) -> FaultRuleState:
         """Make each call of ``operation`` answer ``error`` with ``probability`` (seeded: reproducible)."""
-        return await self.send(calls.add_fault(operation, error, probability=probability, api_key=api_key,
-                                               at_progress=at_progress))
+        return await self.send(
+            calls.add_fault(operation, error, probability=probability, api_key=api_key, at_progress=at_progress)
+        )
 
     async def faults(self) -> list[FaultRuleState]:
         """The active fault rules with their hit counts."""
@@ -564,7 +595,10 @@ class AsyncControlMethods(ABC):
         return await self.send(calls.balance(self._key(api_key)))
 
     async def set_balance(
-        self, api_key: str | None = None, credits: int | None = None, extra_credits: int | None = None,
+        self,
+        api_key: str | None = None,
+        credits: int | None = None,
+        extra_credits: int | None = None,
         **limits: Unpack[KeyLimits],
     ) -> KeyState:
         """Set a key's balances and limits (only the fields given; a limit given as ``None`` is removed)."""
@@ -611,8 +645,12 @@ class MockControl(ControlMethods):
     """
 
     def __init__(
-        self, base_url: str | None = None, *, client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None, api_key: str | None = None,
+        self,
+        base_url: str | None = None,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if client is None and base_url is None:
@@ -648,15 +686,20 @@ class AsyncMockControl(AsyncControlMethods):
     """
 
     def __init__(
-        self, base_url: str | None = None, *, client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None, api_key: str | None = None,
+        self,
+        base_url: str | None = None,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if client is None and base_url is None and transport is None:
             raise TypeError("AsyncMockControl needs a base_url, a client or a transport")
         self._owned = client is None
-        self.client = client or httpx.AsyncClient(base_url=base_url or "http://mock", transport=transport,
-                                                  timeout=timeout)
+        self.client = client or httpx.AsyncClient(
+            base_url=base_url or "http://mock", transport=transport, timeout=timeout
+        )
         self.api_key = api_key
 
     async def send(self, call: ControlCall[T]) -> T:

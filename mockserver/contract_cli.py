@@ -24,7 +24,8 @@ def contracts_dir() -> Path:
     if not (candidate / "conftest.py").is_file():
         raise FileNotFoundError(
             f"no contract suite at {candidate}: it ships with the source checkout (git clone; pip install -e "
-            f"'.[contract]'), or set {CONTRACTS_ENV}")
+            f"'.[contract]'), or set {CONTRACTS_ENV}"
+        )
     return candidate
 
 
@@ -36,32 +37,46 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "contract",
         help="run the contract suite against the mock (default) or a live API",
         description="Run contracts/ with pytest. Default: the suite starts its own mocks. --base-url/--api-key: "
-                    "a live API (no control plane, a hard credit budget: --max-credits, default 0). --mock-url: "
-                    "a mock you started. Environment: MUSICAPI_BASE_URL, MUSICAPI_API_KEY, MUSICAPI_MOCK_URL, "
-                    "MUSICAPI_MAX_CREDITS, MUSICAPI_MOCK_FAULTS. Arguments after -- go to pytest.",
+        "a live API (no control plane, a hard credit budget: --max-credits, default 0). --mock-url: "
+        "a mock you started. Environment: MUSICAPI_BASE_URL, MUSICAPI_API_KEY, MUSICAPI_MOCK_URL, "
+        "MUSICAPI_MAX_CREDITS, MUSICAPI_MOCK_FAULTS. Arguments after -- go to pytest.",
     )
     contract.add_argument("--base-url", metavar="URL", help="the live API to check (no control plane)")
     contract.add_argument("--api-key", metavar="KEY", help="the API key for --base-url")
     contract.add_argument("--mock-url", metavar="URL", help="a mock you started (control plane used, never reset)")
-    contract.add_argument("--max-credits", type=int, metavar="N",
-                          help="hard credit budget, checked before each request (default: 0 live, none on mocks)")
+    contract.add_argument(
+        "--max-credits",
+        type=int,
+        metavar="N",
+        help="hard credit budget, checked before each request (default: 0 live, none on mocks)",
+    )
     contract.add_argument("--junit-xml", metavar="PATH", help="write a JUnit XML report")
     contract.add_argument("--seed", type=int, metavar="N", help="schemathesis/hypothesis seed (default 42)")
     contract.add_argument("--max-examples", type=int, metavar="N", help="examples per operation on mocks (25)")
-    contract.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS), metavar="NAME",
-                          help="start the suite's own mocks with a deliberate fault (repeatable): "
-                               + "; ".join(f"{f.name}: {f.description}" for f in FAULTS.values()))
-    contract.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                          help="extra pytest arguments, after --")
+    contract.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=sorted(FAULTS),
+        metavar="NAME",
+        help="start the suite's own mocks with a deliberate fault (repeatable): "
+        + "; ".join(f"{f.name}: {f.description}" for f in FAULTS.values()),
+    )
+    contract.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments, after --")
 
 
 def pytest_argv(args: argparse.Namespace, suite: Path) -> list[str]:
     """The pytest command line for parsed ``contract`` arguments."""
     argv = [str(suite), f"--rootdir={suite.parent}"]
-    for option, value in (("--base-url", args.base_url), ("--api-key", args.api_key),
-                          ("--mock-url", args.mock_url), ("--max-credits", args.max_credits),
-                          ("--junit-xml", args.junit_xml), ("--contract-seed", args.seed),
-                          ("--max-examples", args.max_examples)):
+    for option, value in (
+        ("--base-url", args.base_url),
+        ("--api-key", args.api_key),
+        ("--mock-url", args.mock_url),
+        ("--max-credits", args.max_credits),
+        ("--junit-xml", args.junit_xml),
+        ("--contract-seed", args.seed),
+        ("--max-examples", args.max_examples),
+    ):
         if value is not None:
             argv += [option, str(value)]
     for fault in args.fault:
@@ -81,8 +96,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicapi-mock contract: {exc}", file=sys.stderr)
         return 4
     if importlib.util.find_spec("pytest") is None or importlib.util.find_spec("schemathesis") is None:
-        print("musicapi-mock contract: needs the contract extras: pip install 'musicapi-mock[contract]'",
-              file=sys.stderr)
+        print(
+            "musicapi-mock contract: needs the contract extras: pip install 'musicapi-mock[contract]'", file=sys.stderr
+        )
         return 4
     return subprocess.call([sys.executable, "-m", "pytest", *pytest_argv(args, suite)])
 

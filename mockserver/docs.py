@@ -78,17 +78,37 @@ def errors_markdown() -> str:
             f"| {stage} | {', '.join(spec.operations) or 'any'} | {NATURAL_CAUSES.get(spec.id, '—')} "
             f"| {_triggers(spec)} |"
         )
-    lines += ["", "## Magic API keys", "",
-              f"A key `{MAGIC_KEY_PREFIX}<name>` (or `{MAGIC_KEY_PREFIX}<name>_<anything>`, for distinct keys) "
-              "starts with this preset:", "", "| key | preset |", "| --- | --- |"]
+    lines += [
+        "",
+        "## Magic API keys",
+        "",
+        f"A key `{MAGIC_KEY_PREFIX}<name>` (or `{MAGIC_KEY_PREFIX}<name>_<anything>`, for distinct keys) "
+        "starts with this preset:",
+        "",
+        "| key | preset |",
+        "| --- | --- |",
+    ]
     for name, preset in MAGIC_KEYS.items():
         fields = ", ".join(f"`{k}={v}`" for k, v in preset.items())
         lines.append(f"| `{MAGIC_KEY_PREFIX}{name}` | {fields} |")
-    lines += ["", "## Family error ids", "", "Errors every family has, and the catalog id each family answers with:",
-              "", "| family | invalid signature | expired | QPS | usage | queue full | no credits | not found |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Family error ids",
+        "",
+        "Errors every family has, and the catalog id each family answers with:",
+        "",
+        "| family | invalid signature | expired | QPS | usage | queue full | no credits | not found |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for family, ids in FAMILY_ERRORS.items():
-        cells = (ids.invalid_signature, ids.expired, ids.qps_limit, ids.usage_limit, ids.queue_full,
-                 ids.insufficient_credits, ids.task_not_found)
+        cells = (
+            ids.invalid_signature,
+            ids.expired,
+            ids.qps_limit,
+            ids.usage_limit,
+            ids.queue_full,
+            ids.insufficient_credits,
+            ids.task_not_found,
+        )
         lines.append(f"| {family} | " + " | ".join(f"`{c}`" for c in cells) + " |")
     return "\n".join(lines) + "\n"

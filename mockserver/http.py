@@ -73,8 +73,13 @@ def error_body(family: str, error: MockError, fields: tuple[str, ...] = ALL_ERRO
     """
     spec = error.spec
     if family not in NURO_FORMAT:
-        full = {"code": spec.status, "message": error.message, "error": error.message,
-                "detail": error.message, "type": spec.type}
+        full = {
+            "code": spec.status,
+            "message": error.message,
+            "error": error.message,
+            "detail": error.message,
+            "type": spec.type,
+        }
         return {name: full[name] for name in fields if name in full}
     body: dict[str, Any] = {"type": spec.type, "message": error.message}
     if error.refund is not None:
@@ -164,15 +169,15 @@ class Call:
         limit = self.state.config.max_body_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise MockError(CATALOG["request.payload_too_large"],
-                            f"Request body too large: {declared} bytes (limit {limit})")
+            raise MockError(
+                CATALOG["request.payload_too_large"], f"Request body too large: {declared} bytes (limit {limit})"
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise MockError(CATALOG["request.payload_too_large"],
-                                f"Request body too large (limit {limit} bytes)")
+                raise MockError(CATALOG["request.payload_too_large"], f"Request body too large (limit {limit} bytes)")
             chunks.append(chunk)
         self._data = b"".join(chunks)
         return self._data
@@ -187,8 +192,10 @@ class Call:
         content_type = self.request.headers.get("content-type", "")
         media = content_type.split(";", 1)[0].strip().lower()
         if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
-            raise MockError(CATALOG["request.unsupported_media_type"],
-                            f"Content-Type must be application/json (got {content_type or 'none'})")
+            raise MockError(
+                CATALOG["request.unsupported_media_type"],
+                f"Content-Type must be application/json (got {content_type or 'none'})",
+            )
         try:
             self._json = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -242,9 +249,13 @@ def endpoint(
                 response = render_error(op.family, error, state.config.error_fields)
             if journal or log is not None:
                 record = {
-                    "instant": clock.now(), "method": request.method, "path": request.url.path,
-                    "operation": op.operation_id, "status": response.status_code,
-                    "api_key": _lenient_key(request), "error_id": response.headers.get(ERROR_ID_HEADER),
+                    "instant": clock.now(),
+                    "method": request.method,
+                    "path": request.url.path,
+                    "operation": op.operation_id,
+                    "status": response.status_code,
+                    "api_key": _lenient_key(request),
+                    "error_id": response.headers.get(ERROR_ID_HEADER),
                 }
                 if journal:
                     store.journal(record)

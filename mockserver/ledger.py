@@ -65,8 +65,12 @@ def debit(account: Account, cost: int) -> tuple[Account, int, int]:
         raise InsufficientCredits(f"{account.total} credits left, {cost} needed")
     from_extra = min(account.extra_credits, cost)
     from_credits = cost - from_extra
-    updated = replace(account, credits=account.credits - from_credits,
-                      extra_credits=account.extra_credits - from_extra, usage=account.usage + 1)
+    updated = replace(
+        account,
+        credits=account.credits - from_credits,
+        extra_credits=account.extra_credits - from_extra,
+        usage=account.usage + 1,
+    )
     return updated, from_credits, from_extra
 
 

@@ -24,6 +24,7 @@ def request_logger(fmt: str, stream: TextIO | None = None) -> RequestLog | None:
     if fmt == "off":
         return None
     if fmt == "json":
+
         def write_json(record: dict[str, Any]) -> None:
             out.write(orjson.dumps({**record, "instant": format_instant(record["instant"])}).decode() + "\n")
             out.flush()
@@ -35,8 +36,10 @@ def request_logger(fmt: str, stream: TextIO | None = None) -> RequestLog | None:
     def write_text(record: dict[str, Any]) -> None:
         error = f" error={record['error_id']}" if record.get("error_id") else ""
         key = record.get("api_key") or "-"
-        out.write(f"{format_instant(record['instant'])} {record['status']} {record['method']} {record['path']} "
-                  f"key={key}{error} {record['ms']:.1f}ms\n")
+        out.write(
+            f"{format_instant(record['instant'])} {record['status']} {record['method']} {record['path']} "
+            f"key={key}{error} {record['ms']:.1f}ms\n"
+        )
         out.flush()
 
     return write_text

@@ -26,8 +26,13 @@ class Migration:
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly form."""
-        return {"method": self.method, "path": self.path, "body": self.body, "dropped": self.dropped,
-                "approximated": self.approximated}
+        return {
+            "method": self.method,
+            "path": self.path,
+            "body": self.body,
+            "dropped": self.dropped,
+            "approximated": self.approximated,
+        }
 
 
 def _as_list(value: Any) -> list[str]:
@@ -49,8 +54,12 @@ def migrate(nuro: Mapping[str, Any]) -> Migration:
 
 
 def _vocal(nuro: Mapping[str, Any]) -> Migration:
-    body: dict[str, Any] = {"task_type": "create_music", "custom_mode": True, "mv": SONIC_MODEL,
-                            "prompt": str(nuro.get("lyrics", ""))}
+    body: dict[str, Any] = {
+        "task_type": "create_music",
+        "custom_mode": True,
+        "mv": SONIC_MODEL,
+        "prompt": str(nuro.get("lyrics", "")),
+    }
     out = Migration("POST", "/api/v1/sonic/create", body)
     styles = [str(nuro[k]) for k in ("genre", "mood") if nuro.get(k)]
     if nuro.get("timbre"):
@@ -89,7 +98,8 @@ def _bgm(nuro: Mapping[str, Any]) -> Migration:
         out.dropped.append("duration: Producer chooses the length")
     if nuro.get("version"):
         out.dropped.append("version: Producer has one model line (mv, default FUZZ-2.0)")
-    for name in sorted(set(nuro) - {"type", "description", "genre", "mood", "instrument", "theme", "segments",
-                                    "duration", "version"}):
+    for name in sorted(
+        set(nuro) - {"type", "description", "genre", "mood", "instrument", "theme", "segments", "duration", "version"}
+    ):
         out.dropped.append(f"{name}: no Producer equivalent")
     return out

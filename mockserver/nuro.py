@@ -52,14 +52,17 @@ class NuroRules:
         low, high = limits["minimum"], limits["maximum"]
         total = sum(seg["duration"] for seg in segments)
         if len(segments) == 1 and total < low:
-            return [Violation(("segments", 0, "duration"),
-                              f"a single segment must be at least {low} seconds (got {total})")]
+            return [
+                Violation(("segments", 0, "duration"), f"a single segment must be at least {low} seconds (got {total})")
+            ]
         if not low <= total <= high:
-            return [Violation(("segments",),
-                              f"segment durations must add up to {low}-{high} seconds (got {total})")]
+            return [Violation(("segments",), f"segment durations must add up to {low}-{high} seconds (got {total})")]
         if "duration" in body and body["duration"] != total:
-            return [Violation(("duration",),
-                              f"must equal the sum of the segment durations ({total}), got {body['duration']}")]
+            return [
+                Violation(
+                    ("duration",), f"must equal the sum of the segment durations ({total}), got {body['duration']}"
+                )
+            ]
         return []
 
     @staticmethod
@@ -97,10 +100,7 @@ class NuroRules:
                 "kind": "vocal",
                 "duration": duration,
                 "lyrics": tag_lyrics(lyrics, self._section_names()),
-                **{
-                    name: body.get(name) or self._predict(name, seed)
-                    for name in ("genre", "mood", "gender", "timbre")
-                },
+                **{name: body.get(name) or self._predict(name, seed) for name in ("genre", "mood", "gender", "timbre")},
             }
         description = str(body["description"])
         values: dict[str, Any] = {"kind": "bgm", "duration": duration}

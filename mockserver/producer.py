@@ -41,8 +41,10 @@ class ProducerRules:
     def check_create(self, body: Mapping[str, Any]) -> None:
         """410 for a retired task type; 400 without sound or lyrics."""
         if body["task_type"] in self.retired():
-            raise MockError(CATALOG["producer.retired_task_type"],
-                            f"The task_type '{body['task_type']}' has been retired. Use task_type create_music.")
+            raise MockError(
+                CATALOG["producer.retired_task_type"],
+                f"The task_type '{body['task_type']}' has been retired. Use task_type create_music.",
+            )
         if not body.get("sound") and not body.get("lyrics"):
             raise MockError(CATALOG["producer.sound_or_lyrics"])
 
@@ -50,9 +52,13 @@ class ProducerRules:
         """The clip a task will produce."""
         rng = Draws(f"producer/{task_id}")
         return {
-            "kind": "producer", "clip_id": clip_id, "title": body.get("title") or "Untitled",
-            "sound": body.get("sound"), "lyrics": body.get("lyrics") or "[Instrumental]",
-            "mv": body.get("mv") or self.default_mv(), "seed": str(body.get("seed") or rng.randrange(1, 2**31)),
+            "kind": "producer",
+            "clip_id": clip_id,
+            "title": body.get("title") or "Untitled",
+            "sound": body.get("sound"),
+            "lyrics": body.get("lyrics") or "[Instrumental]",
+            "mv": body.get("mv") or self.default_mv(),
+            "seed": str(body.get("seed") or rng.randrange(1, 2**31)),
             "duration": round(rng.uniform(120, 240), 6),
         }
 
@@ -65,12 +71,23 @@ def task_body(task: Task, instant: float, base_url: str, refund: Refund | None, 
     if view.status is Status.SUCCEEDED:
         clip_id = result["clip_id"]
         url = f"{base_url}/cdn/audio/{clip_id}.wav"
-        body["data"] = [{
-            "clip_id": clip_id, "title": result["title"], "sound": result["sound"], "lyrics": result["lyrics"],
-            "audio_url": url, "wav_url": url, "image_url": f"{base_url}/cdn/image/{clip_id}.png",
-            "video_url": None, "created_at": created_at, "mv": result["mv"], "seed": result["seed"],
-            "duration": result["duration"], "state": "succeeded",
-        }]
+        body["data"] = [
+            {
+                "clip_id": clip_id,
+                "title": result["title"],
+                "sound": result["sound"],
+                "lyrics": result["lyrics"],
+                "audio_url": url,
+                "wav_url": url,
+                "image_url": f"{base_url}/cdn/image/{clip_id}.png",
+                "video_url": None,
+                "created_at": created_at,
+                "mv": result["mv"],
+                "seed": result["seed"],
+                "duration": result["duration"],
+                "state": "succeeded",
+            }
+        ]
     elif view.status is Status.FAILED and view.error_id is not None:
         spec = CATALOG[view.error_id]
         refunded = refund is not None and (refund.processed or refund.already)

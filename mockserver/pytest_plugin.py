@@ -96,8 +96,10 @@ def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
             pytest.fail(f"@pytest.mark.{MARKER} takes keyword arguments only, not {marker.args!r}", pytrace=False)
         unknown = sorted(set(marker.kwargs) - known)
         if unknown:
-            pytest.fail(f"@pytest.mark.{MARKER}: unknown setting(s) {', '.join(unknown)}; "
-                        f"known: {', '.join(sorted(known))}", pytrace=False)
+            pytest.fail(
+                f"@pytest.mark.{MARKER}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+                pytrace=False,
+            )
         settings.update(marker.kwargs)
     for name in ("scenario", "scenarios"):
         if name in settings:
@@ -107,6 +109,7 @@ def _marker_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 def _near_test(request: pytest.FixtureRequest, value: Any) -> Any:
     """Relative scenario paths that exist next to the test file, made absolute; others as given."""
+
     def resolve(item: Any) -> Any:
         if isinstance(item, str | os.PathLike) and not Path(item).is_absolute():
             candidate = Path(request.node.path).parent / item

@@ -84,8 +84,12 @@ class Exchange:
 
     def is_task_read(self) -> bool:
         """A successful ``GET /api/v1/<family>/task/<id>`` with a JSON body."""
-        return self.method == "GET" and bool(TASK_PATH.match(self.path)) and self.status == 200 \
+        return (
+            self.method == "GET"
+            and bool(TASK_PATH.match(self.path))
+            and self.status == 200
             and isinstance(self.json(), dict)
+        )
 
 
 Rewrite = Callable[[Exchange], None]
@@ -125,8 +129,19 @@ def _double_refund(ex: Exchange) -> None:
         if account is None:
             return
         store.put_account(credit_back(account, refund.credits, refund.extra_credits))
-        store.add_entry(Entry(0, task.api_key, "refund", refund.credits, refund.extra_credits,
-                              ex.state.clock.now(), task.id, task.operation, refund.error_id))
+        store.add_entry(
+            Entry(
+                0,
+                task.api_key,
+                "refund",
+                refund.credits,
+                refund.extra_credits,
+                ex.state.clock.now(),
+                task.id,
+                task.operation,
+                refund.error_id,
+            )
+        )
     error["refund_processed"], error["already_refunded"] = True, False
     ex.set_json(body)
 
@@ -145,8 +160,13 @@ def _wrong_status_code(ex: Exchange) -> None:
 
 def _clip_count_one(ex: Exchange) -> None:
     body = ex.json()
-    if ex.method == "GET" and SONIC_TASK_PATH.match(ex.path) and isinstance(body, dict) \
-            and isinstance(body.get("data"), list) and len(body["data"]) > 1:
+    if (
+        ex.method == "GET"
+        and SONIC_TASK_PATH.match(ex.path)
+        and isinstance(body, dict)
+        and isinstance(body.get("data"), list)
+        and len(body["data"]) > 1
+    ):
         body["data"] = body["data"][:1]
         ex.set_json(body)
 
@@ -190,20 +210,18 @@ def _refund_flags_missing(ex: Exchange) -> None:
 FAULTS: Mapping[str, Fault] = {
     fault.name: fault
     for fault in (
-        Fault("progress_backwards", "a running task's progress runs backwards (99 - progress)",
-              _progress_backwards),
-        Fault("double_refund", "a failed task is refunded again on every later read (ledger and body)",
-              _double_refund),
+        Fault("progress_backwards", "a running task's progress runs backwards (99 - progress)", _progress_backwards),
+        Fault("double_refund", "a failed task is refunded again on every later read (ledger and body)", _double_refund),
         Fault("missing_required_field", "create responses lose their required task_id", _missing_required_field),
-        Fault("wrong_status_code", "a successful create answers 201 instead of the documented 200",
-              _wrong_status_code),
-        Fault("clip_count_one", "Sonic task reads return one clip instead of two (GET /api/v1/sonic/task/*)",
-              _clip_count_one),
-        Fault("server_error_on_valid_body", "a valid create answers 500 (after charging)",
-              _server_error_on_valid_body),
+        Fault("wrong_status_code", "a successful create answers 201 instead of the documented 200", _wrong_status_code),
+        Fault(
+            "clip_count_one",
+            "Sonic task reads return one clip instead of two (GET /api/v1/sonic/task/*)",
+            _clip_count_one,
+        ),
+        Fault("server_error_on_valid_body", "a valid create answers 500 (after charging)", _server_error_on_valid_body),
         Fault("wrong_content_type", "successful JSON responses are labelled text/plain", _wrong_content_type),
-        Fault("refund_flags_missing", "error bodies lose refund_processed/already_refunded",
-              _refund_flags_missing),
+        Fault("refund_flags_missing", "error bodies lose refund_processed/already_refunded", _refund_flags_missing),
     )
 }
 
@@ -249,8 +267,9 @@ class SabotageMiddleware:
             chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            exchange = Exchange(method, scope["path"], start["status"], list(start.get("headers", [])),
-                                b"".join(chunks), self.state)
+            exchange = Exchange(
+                method, scope["path"], start["status"], list(start.get("headers", [])), b"".join(chunks), self.state
+            )
             for fault in self.faults:
                 fault.rewrite(exchange)
             headers = [(k, v) for k, v in exchange.headers if k.lower() != b"content-length"]

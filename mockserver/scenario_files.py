@@ -50,8 +50,13 @@ def apply_file(state: MockState, path: str) -> None:
         for api_key, settings in (data.get("keys") or {}).items():
             service.configure_key(state, api_key, settings)
         for rule in data.get("faults") or []:
-            state.faults.add(rule["operation"], rule["error"], times=rule.get("times"),
-                             probability=rule.get("probability"), api_key=rule.get("api_key"),
-                             at_progress=rule.get("at_progress"))
+            state.faults.add(
+                rule["operation"],
+                rule["error"],
+                times=rule.get("times"),
+                probability=rule.get("probability"),
+                api_key=rule.get("api_key"),
+                at_progress=rule.get("at_progress"),
+            )
     except MockError as exc:
         raise ConfigError(f"scenario file {path}: {exc.message}") from None

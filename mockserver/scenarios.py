@@ -49,7 +49,7 @@ def magic_preset(api_key: str) -> Mapping[str, Any] | None:
     """The preset of a magic key, or None."""
     if not api_key.startswith(MAGIC_KEY_PREFIX):
         return None
-    rest = api_key[len(MAGIC_KEY_PREFIX):]
+    rest = api_key[len(MAGIC_KEY_PREFIX) :]
     for name, preset in MAGIC_KEYS.items():
         if rest == name or rest.startswith(name + "_"):
             return preset
@@ -64,12 +64,15 @@ def apply_preset(account: Account, preset: Mapping[str, Any]) -> Account:
 def _lookup(error_id: str, operation_id: str, source: str) -> ErrorSpec:
     spec = CATALOG.get(error_id)
     if spec is None:
-        raise MockError(CATALOG["request.bad_scenario"],
-                        f"Unknown error id {error_id!r} in {source}; GET /_mock/errors lists them")
+        raise MockError(
+            CATALOG["request.bad_scenario"], f"Unknown error id {error_id!r} in {source}; GET /_mock/errors lists them"
+        )
     if spec.operations and operation_id not in spec.operations:
-        raise MockError(CATALOG["request.bad_scenario"],
-                        f"Error {error_id!r} ({source}) cannot happen on {operation_id}; "
-                        f"it applies to {', '.join(spec.operations)}")
+        raise MockError(
+            CATALOG["request.bad_scenario"],
+            f"Error {error_id!r} ({source}) cannot happen on {operation_id}; "
+            f"it applies to {', '.join(spec.operations)}",
+        )
     return spec
 
 
@@ -91,14 +94,18 @@ def from_prefer(header: str, operation_id: str) -> Forced | None:
     if match is None or match.group(1).startswith("2"):
         return None
     status = int(match.group(1))
-    candidates = [s for s in CATALOG.for_operation(operation_id)
-                  if s.status == status and not s.id.startswith(("request.", "control."))]
+    candidates = [
+        s
+        for s in CATALOG.for_operation(operation_id)
+        if s.status == status and not s.id.startswith(("request.", "control."))
+    ]
     # The operation's own documented errors first; errors shared by every family after them.
     candidates.sort(key=lambda s: operation_id not in s.operations)
     if candidates:
         return Forced(candidates[0], "Prefer header")
-    raise MockError(CATALOG["request.bad_scenario"],
-                    f"Prefer: code={status} matches no documented error of {operation_id}")
+    raise MockError(
+        CATALOG["request.bad_scenario"], f"Prefer: code={status} matches no documented error of {operation_id}"
+    )
 
 
 def from_values(values: Iterable[Any], operation_id: str) -> Forced | None:
@@ -128,9 +135,17 @@ class FaultRule:
     def as_dict(self) -> dict[str, Any]:
         """The rule as the control plane shows it."""
         remaining = None if self.times is None else max(0, self.times - self.hits)
-        return {"id": self.id, "operation": self.operation, "error": self.error_id, "times": self.times,
-                "probability": self.probability, "api_key": self.api_key, "at_progress": self.at_progress,
-                "hits": self.hits, "remaining": remaining}
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "error": self.error_id,
+            "times": self.times,
+            "probability": self.probability,
+            "api_key": self.api_key,
+            "at_progress": self.at_progress,
+            "hits": self.hits,
+            "remaining": remaining,
+        }
 
     def applies(self, operation: str, api_key: str | None) -> bool:
         """Whether the rule is about this call and (for ``times`` rules) not used up."""
@@ -224,8 +239,16 @@ class FaultBook:
         """The rules, oldest first."""
         return self.store.fault_rules()
 
-    def add(self, operation: str, error_id: str, *, times: int | None = None, probability: float | None = None,
-            api_key: str | None = None, at_progress: int | None = None) -> FaultRule:
+    def add(
+        self,
+        operation: str,
+        error_id: str,
+        *,
+        times: int | None = None,
+        probability: float | None = None,
+        api_key: str | None = None,
+        at_progress: int | None = None,
+    ) -> FaultRule:
         """Add a rule (validated: the error must apply to the operation)."""
         _lookup(error_id, operation, "fault rule")
         if (times is None) == (probability is None):
@@ -241,7 +264,8 @@ class FaultBook:
                 if not rule.applies(operation, api_key):
                     continue
                 if rule.times is None and fault_draw(self.seed, self.store.next_sequence(FAULT_DRAWS)) >= (
-                        rule.probability or 0.0):
+                    rule.probability or 0.0
+                ):
                     continue
                 self.store.hit_fault(rule.id)
                 return Forced(CATALOG[rule.error_id], f"fault rule {rule.id}", rule.at_progress)

@@ -46,8 +46,13 @@ def account_for(state: MockState, api_key: str, now: float) -> Account:
         if account is not None:
             return account
         config = state.config
-        account = Account(api_key, config.initial_credits, config.initial_extra_credits,
-                          qps=config.default_qps, queue_capacity=config.default_queue_capacity)
+        account = Account(
+            api_key,
+            config.initial_credits,
+            config.initial_extra_credits,
+            qps=config.default_qps,
+            queue_capacity=config.default_queue_capacity,
+        )
         preset = magic_preset(api_key)
         if preset is not None:
             account = apply_preset(account, preset)
@@ -197,15 +202,32 @@ def create_task(
         if forced is not None and forced.spec.task_failure:
             at = forced.at_progress if forced.at_progress is not None else DEFAULT_FAILURE_PROGRESS
             failure = (forced.spec.id, at)
-        task = plan(task_id=task_id, family=family, api_key=api_key, now=state.clock.now(),
-                    timing=state.timing(family), rng=rng_for(state.config.seed, "timeline", task_id),
-                    result=result_for(task_id), failure=failure, operation=operation_id, charged=charged)
+        task = plan(
+            task_id=task_id,
+            family=family,
+            api_key=api_key,
+            now=state.clock.now(),
+            timing=state.timing(family),
+            rng=rng_for(state.config.seed, "timeline", task_id),
+            result=result_for(task_id),
+            failure=failure,
+            operation=operation_id,
+            charged=charged,
+        )
         state.store.put_task(task)
         on_created(task)
         return task
 
-    return billed(state, family=family, operation_id=operation_id, api_key=api_key, forced=forced, work=make,
-                  upstream_check=upstream_check, cost=cost)
+    return billed(
+        state,
+        family=family,
+        operation_id=operation_id,
+        api_key=api_key,
+        forced=forced,
+        work=make,
+        upstream_check=upstream_check,
+        cost=cost,
+    )
 
 
 def _queue_is_full(state: MockState, account: Account, now: float) -> bool:
@@ -222,8 +244,16 @@ def _queue_is_full(state: MockState, account: Account, now: float) -> bool:
     return len(unfinished) >= capacity
 
 
-def _refund(state: MockState, api_key: str, task_id: str, credits: int, extra: int, instant: float,
-            operation_id: str | None, error_id: str) -> Entry:
+def _refund(
+    state: MockState,
+    api_key: str,
+    task_id: str,
+    credits: int,
+    extra: int,
+    instant: float,
+    operation_id: str | None,
+    error_id: str,
+) -> Entry:
     account = state.store.get_account(api_key)
     assert account is not None
     state.store.put_account(credit_back(account, credits, extra))
@@ -244,8 +274,9 @@ def settle_task(state: MockState, task: Task, now: float) -> Refund | None:
     with state.store.transaction():
         if state.store.refund_of(task.id) is not None:  # settled concurrently (another worker)
             return Refund(processed=False, already=True)
-        _refund(state, task.api_key, task.id, task.charged[0], task.charged[1], task.failure.at,
-                task.operation, spec.id)
+        _refund(
+            state, task.api_key, task.id, task.charged[0], task.charged[1], task.failure.at, task.operation, spec.id
+        )
     return Refund(processed=True, already=False)
 
 

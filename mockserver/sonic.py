@@ -29,8 +29,20 @@ CLIPS_PER_TASK = 2
 #: Task types that build on an uploaded clip (the others that name a clip need a generated one).
 UPLOAD_KINDS = ("extend_upload_music", "cover_upload_music")
 NOT_READY_TEXT = "Task is still processing. Please wait a few seconds and try again."
-_TITLE_WORDS = ("Midnight", "Golden", "Echoes", "River", "Neon", "Summer", "Shadows", "Skyline", "Velvet", "Dreams",
-                "Lights", "Horizon")
+_TITLE_WORDS = (
+    "Midnight",
+    "Golden",
+    "Echoes",
+    "River",
+    "Neon",
+    "Summer",
+    "Shadows",
+    "Skyline",
+    "Velvet",
+    "Dreams",
+    "Lights",
+    "Horizon",
+)
 
 
 def model_family(mv: str | None) -> str:
@@ -58,7 +70,8 @@ class SonicRules:
             request = self.spec.schema(SPEC, "SonicCreateRequest")
             self._cache["needs_source"] = {
                 branch["properties"]["task_type"]["enum"][0]
-                for branch in request["oneOf"] if "continue_clip_id" in branch.get("required", ())
+                for branch in request["oneOf"]
+                if "continue_clip_id" in branch.get("required", ())
             }
         return task_type in self._cache["needs_source"]
 
@@ -76,11 +89,16 @@ class SonicRules:
         for name, limit in limits.items():
             value = body.get(name)
             if isinstance(value, str) and len(value) > limit:
-                raise MockError(CATALOG["request.validation"],
-                                templates.get(name, f"{name}: at most {{limit}} characters").format(limit=limit))
+                raise MockError(
+                    CATALOG["request.validation"],
+                    templates.get(name, f"{name}: at most {{limit}} characters").format(limit=limit),
+                )
         task_type = body.get("task_type", "create_music")
-        if task_type in ("create_music", "cover_music", "persona_music") and body.get("custom_mode") is False \
-                and not body.get("gpt_description_prompt"):
+        if (
+            task_type in ("create_music", "cover_music", "persona_music")
+            and body.get("custom_mode") is False
+            and not body.get("gpt_description_prompt")
+        ):
             raise MockError(CATALOG["sonic.description_mode"])
         if self.needs_source(str(task_type)):
             self.source_clip(body, api_key, store, now)
@@ -99,15 +117,17 @@ class SonicRules:
             raise MockError(CATALOG["sonic.not_extended"])
         return clip
 
-    def result_for(self, task_id: str, body: Mapping[str, Any], store: Store, api_key: str, now: float,
-                   clip_ids: list[str]) -> dict[str, Any]:
+    def result_for(
+        self, task_id: str, body: Mapping[str, Any], store: Store, api_key: str, now: float, clip_ids: list[str]
+    ) -> dict[str, Any]:
         """The two clips a task will produce, fixed at creation."""
         rng = Draws(f"sonic/{task_id}")
         task_type = str(body.get("task_type", "create_music"))
         source = self.source_clip(body, api_key, store, now) if self.needs_source(task_type) else None
         seed_text = str(body.get("prompt") or body.get("gpt_description_prompt") or body.get("tags") or task_id)
         title = body.get("title") or (
-            f"{_TITLE_WORDS[stable_index('t1' + seed_text, 12)]} {_TITLE_WORDS[stable_index('t2' + seed_text, 12)]}")
+            f"{_TITLE_WORDS[stable_index('t1' + seed_text, 12)]} {_TITLE_WORDS[stable_index('t2' + seed_text, 12)]}"
+        )
         lyrics = body.get("prompt") if body.get("custom_mode") else None
         if body.get("make_instrumental"):
             lyrics = "[Instrumental]"
@@ -116,20 +136,30 @@ class SonicRules:
         clips = []
         for index, clip_id in enumerate(clip_ids):
             duration, extends, continue_at = self._clip_duration(body, task_type, source, rng)
-            clips.append({
-                "clip_id": clip_id, "title": title, "tags": body.get("tags") or "", "lyrics": lyrics,
-                "negative_tags": body.get("negative_tags"), "mv": body.get("mv") or "sonic-v4-5",
-                "gpt_description_prompt": body.get("gpt_description_prompt"),
-                "style_weight": body.get("style_weight"), "weirdness_constraint": body.get("weirdness_constraint"),
-                "duration": duration, "extends": extends, "continue_at": continue_at,
-                # The first clip finishes a little before the second (reference §2.2: wait for all).
-                "finish_fraction": 1.0 if index == len(clip_ids) - 1 else round(rng.uniform(0.8, 0.95), 4),
-            })
+            clips.append(
+                {
+                    "clip_id": clip_id,
+                    "title": title,
+                    "tags": body.get("tags") or "",
+                    "lyrics": lyrics,
+                    "negative_tags": body.get("negative_tags"),
+                    "mv": body.get("mv") or "sonic-v4-5",
+                    "gpt_description_prompt": body.get("gpt_description_prompt"),
+                    "style_weight": body.get("style_weight"),
+                    "weirdness_constraint": body.get("weirdness_constraint"),
+                    "duration": duration,
+                    "extends": extends,
+                    "continue_at": continue_at,
+                    # The first clip finishes a little before the second (reference §2.2: wait for all).
+                    "finish_fraction": 1.0 if index == len(clip_ids) - 1 else round(rng.uniform(0.8, 0.95), 4),
+                }
+            )
         return {"kind": "sonic", "task_type": task_type, "clips": clips}
 
     @staticmethod
-    def _clip_duration(body: Mapping[str, Any], task_type: str, source: Clip | None,
-                       rng: Draws) -> tuple[float, str | None, float]:
+    def _clip_duration(
+        body: Mapping[str, Any], task_type: str, source: Clip | None, rng: Draws
+    ) -> tuple[float, str | None, float]:
         if task_type == "concat_music" and source is not None:
             return round(source.continue_at + source.duration, 2), None, 0.0
         if task_type in ("extend_music", "extend_upload_music") and source is not None:
@@ -155,8 +185,19 @@ def usable_clip(store: Store, clip_id: str, api_key: str, now: float) -> Clip:
 def register_clips(store: Store, task: Task) -> None:
     """Make a new task's clips known by id (usable once they succeed)."""
     for index, clip in enumerate(task.result["clips"]):
-        store.put_clip(Clip(clip["clip_id"], task.api_key, task.created_at, clip["duration"], "generated",
-                            task.id, index, clip["extends"], clip["continue_at"]))
+        store.put_clip(
+            Clip(
+                clip["clip_id"],
+                task.api_key,
+                task.created_at,
+                clip["duration"],
+                "generated",
+                task.id,
+                index,
+                clip["extends"],
+                clip["continue_at"],
+            )
+        )
 
 
 def clip_status(task: Task, index: int, instant: float) -> Status:
@@ -174,8 +215,9 @@ def _clip_done_at(task: Task, index: int) -> float:
     return task.started_at + (task.ends_at - task.started_at) * fraction
 
 
-def task_body(task: Task, instant: float, base_url: str, refund: Refund | None,
-              created_at: str) -> dict[str, Any] | None:
+def task_body(
+    task: Task, instant: float, base_url: str, refund: Refund | None, created_at: str
+) -> dict[str, Any] | None:
     """The poll body at ``instant``; None while the task is not ready (still queued)."""
     view = task.view(instant)
     if view.status is Status.PENDING:
@@ -185,14 +227,21 @@ def task_body(task: Task, instant: float, base_url: str, refund: Refund | None,
         state = clip_status(task, index, instant)
         done = state is Status.SUCCEEDED
         item: dict[str, Any] = {
-            "clip_id": clip["clip_id"], "state": state.value, "title": clip["title"], "tags": clip["tags"],
-            "negative_tags": clip["negative_tags"], "lyrics": clip["lyrics"],
+            "clip_id": clip["clip_id"],
+            "state": state.value,
+            "title": clip["title"],
+            "tags": clip["tags"],
+            "negative_tags": clip["negative_tags"],
+            "lyrics": clip["lyrics"],
             "image_url": f"{base_url}/cdn/image/{clip['clip_id']}.png",
             "audio_url": f"{base_url}/cdn/audio/{clip['clip_id']}.wav" if done else "",
-            "video_url": None, "created_at": created_at, "mv": clip["mv"],
+            "video_url": None,
+            "created_at": created_at,
+            "mv": clip["mv"],
             "gpt_description_prompt": clip["gpt_description_prompt"],
             "duration": f"{clip['duration']:.2f}" if done else "0",
-            "style_weight": clip["style_weight"], "weirdness_constraint": clip["weirdness_constraint"],
+            "style_weight": clip["style_weight"],
+            "weirdness_constraint": clip["weirdness_constraint"],
         }
         if state is Status.FAILED and view.error_id is not None:
             message = CATALOG[view.error_id].message

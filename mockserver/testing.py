@@ -143,7 +143,11 @@ def with_test_store(owner: object, config: Config) -> Config:
 
 class _Factory(Protocol):
     def __call__(
-        self, config: Config | None = None, *, port: int = 0, api_key: str = DEFAULT_API_KEY,
+        self,
+        config: Config | None = None,
+        *,
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
         **settings: Unpack[MockSettings],
     ) -> MockServer: ...
 
@@ -162,7 +166,10 @@ class _StartMethod:
             return instance._start
 
         def start(
-            config: Config | None = None, *, port: int = 0, api_key: str = DEFAULT_API_KEY,
+            config: Config | None = None,
+            *,
+            port: int = 0,
+            api_key: str = DEFAULT_API_KEY,
             **settings: Unpack[MockSettings],
         ) -> MockServer:
             return owner(config, port=port, api_key=api_key, **settings)._start()
@@ -187,7 +194,11 @@ class MockServer(ControlMethods):
     start = _StartMethod()
 
     def __init__(
-        self, config: Config | None = None, *, port: int = 0, api_key: str = DEFAULT_API_KEY,
+        self,
+        config: Config | None = None,
+        *,
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
         **settings: Unpack[MockSettings],
     ) -> None:
         self.config = with_test_store(self, make_config(config, **settings).with_(host="127.0.0.1", port=port))
@@ -246,8 +257,9 @@ class MockServer(ControlMethods):
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True,
-                                        name=f"musicapi-mock:{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"musicapi-mock:{self.port}"
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -287,7 +299,11 @@ class AsyncMockServer(AsyncControlMethods):
     """
 
     def __init__(
-        self, config: Config | None = None, *, port: int = 0, api_key: str = DEFAULT_API_KEY,
+        self,
+        config: Config | None = None,
+        *,
+        port: int = 0,
+        api_key: str = DEFAULT_API_KEY,
         **settings: Unpack[MockSettings],
     ) -> None:
         self.server = MockServer(config, port=port, api_key=api_key, **settings)
@@ -355,8 +371,12 @@ class MockApp(AsyncControlMethods):
     """
 
     def __init__(
-        self, config: Config | None = None, *, api_key: str = DEFAULT_API_KEY,
-        base_url: str = "http://musicapi-mock", **settings: Unpack[MockSettings],
+        self,
+        config: Config | None = None,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        base_url: str = "http://musicapi-mock",
+        **settings: Unpack[MockSettings],
     ) -> None:
         self.config = with_test_store(self, make_config(config, **settings))
         self.app: Starlette = create_app(self.config)

@@ -69,9 +69,14 @@ class Delivery:
     def as_dict(self, fmt: Callable[[float], str]) -> dict[str, Any]:
         """The delivery as the control plane shows it."""
         return {
-            "id": self.id, "task_id": self.task_id, "platform": self.platform, "event": self.event,
-            "url": self.url, "state": "pending" if self.state == "sending" else self.state,  # claimed: still pending
-            "due": fmt(self.due), "payload": orjson.loads(self.body),
+            "id": self.id,
+            "task_id": self.task_id,
+            "platform": self.platform,
+            "event": self.event,
+            "url": self.url,
+            "state": "pending" if self.state == "sending" else self.state,  # claimed: still pending
+            "due": fmt(self.due),
+            "payload": orjson.loads(self.body),
             "attempts": [{"instant": fmt(a.instant), "status": a.status, "error": a.error} for a in self.attempts],
         }
 
@@ -236,8 +241,7 @@ class Dispatcher:
         if view.status.terminal:
             event = "song.completed" if view.status is Status.SUCCEEDED else "song.failed"
             if event not in watch.sent:
-                events.append((event, task.ends_at if view.status is Status.SUCCEEDED
-                               else task.failure.at))  # type: ignore[union-attr]
+                events.append((event, task.ends_at if view.status is Status.SUCCEEDED else task.failure.at))  # type: ignore[union-attr]
         return events
 
     def _has_work(self, watch: Watch, now: float) -> bool:
@@ -278,8 +282,17 @@ class Dispatcher:
         payload = dict(self.body_for[task.family](task, now, watch.base_url))
         payload["task_id"] = task.id
         payload["platform"] = watch.platform
-        delivery = Delivery(self.state.ids.new_id(), task.id, watch.platform, event, watch.url,
-                            orjson.dumps(payload), due, watch.secret, next_at=now)
+        delivery = Delivery(
+            self.state.ids.new_id(),
+            task.id,
+            watch.platform,
+            event,
+            watch.url,
+            orjson.dumps(payload),
+            due,
+            watch.secret,
+            next_at=now,
+        )
         if not allowed(watch.url, self.state.config.webhook_allow):
             delivery.state = "blocked"
             delivery.attempts.append(Attempt(now, None, "not a loopback target (allow it with --webhook-allow HOST)"))
@@ -288,8 +301,10 @@ class Dispatcher:
     async def _send(self, client: httpx.AsyncClient, delivery: Delivery, now: float) -> None:
         timestamp = int(now)
         headers = {
-            "Content-Type": "application/json", "User-Agent": "musicapi-mock-webhooks",
-            "X-Webhook-Id": delivery.id, "X-Webhook-Event": delivery.event,
+            "Content-Type": "application/json",
+            "User-Agent": "musicapi-mock-webhooks",
+            "X-Webhook-Id": delivery.id,
+            "X-Webhook-Event": delivery.event,
             "X-Webhook-Timestamp": str(timestamp),
             "X-Webhook-Signature": signature(delivery.secret, timestamp, delivery.body),
         }

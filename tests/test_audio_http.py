@@ -16,7 +16,8 @@ from tests.conftest import advance
 @pytest.fixture
 def finished(legacy: httpx.Client) -> dict[str, object]:
     task_id = legacy.post("/api/v1/nuro/create", json={"type": "bgm", "description": "calm", "duration": 7}).json()[
-        "task_id"]
+        "task_id"
+    ]
     advance(legacy, 90)
     task: dict[str, object] = legacy.get(f"/api/v1/nuro/task/{task_id}").json()
     assert task["status"] == "succeeded"
@@ -35,7 +36,7 @@ def test_wav_has_the_task_duration_and_is_not_silent(legacy: httpx.Client, finis
         assert wav.getsampwidth() == 2 and wav.getnchannels() == 1
         assert abs(frames / rate - float(str(finished["duration"]))) < 1 / rate
         samples = array("h", wav.readframes(frames))
-    rms = math.sqrt(sum(s * s for s in samples[:: 7]) / len(samples[:: 7]))
+    rms = math.sqrt(sum(s * s for s in samples[::7]) / len(samples[::7]))
     assert rms > 2000, f"too quiet: rms {rms}"
 
 
@@ -43,8 +44,13 @@ def test_range_requests(legacy: httpx.Client, finished: dict[str, object]) -> No
     url = str(finished["audio_url"])
     full = httpx.get(url).content
     size = len(full)
-    for header, start, end in (("bytes=0-43", 0, 44), ("bytes=1001-2000", 1001, 2001), ("bytes=-100", size - 100, size),
-                               (f"bytes={size - 10}-", size - 10, size), (f"bytes=5-{size + 50}", 5, size)):
+    for header, start, end in (
+        ("bytes=0-43", 0, 44),
+        ("bytes=1001-2000", 1001, 2001),
+        ("bytes=-100", size - 100, size),
+        (f"bytes={size - 10}-", size - 10, size),
+        (f"bytes=5-{size + 50}", 5, size),
+    ):
         part = httpx.get(url, headers={"Range": header})
         assert part.status_code == 206, header
         assert part.content == full[start:end], header

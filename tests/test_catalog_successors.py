@@ -26,8 +26,9 @@ BODIES: dict[str, tuple[str, str, Any]] = {
     "studioCreate": ("POST", "/api/v1/studio/create", {}),
     "studioGetTask": ("GET", "/api/v1/studio/task/x", None),
 }
-CASES = [(spec, op) for spec in CATALOG if spec.id.split(".")[0] in ("sonic", "producer", "studio")
-         for op in spec.operations]
+CASES = [
+    (spec, op) for spec in CATALOG if spec.id.split(".")[0] in ("sonic", "producer", "studio") for op in spec.operations
+]
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,9 @@ def serving(*args: str, env: dict[str, str] | None = None) -> Iterator[str]:
     with tempfile.TemporaryDirectory() as directory:  # the state file, when the run exercises SQLite
         process = subprocess.Popen(
             [*CLI, "serve", "--port", "0", *cli_state_args(Path(directory)), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, **(env or {})},
         )
         with _stopped_after(process):
@@ -62,8 +64,9 @@ def test_environment_fallbacks() -> None:
     env = {"MUSICAPI_MOCK_CLOCK": "manual", "MUSICAPI_MOCK_NURO": "legacy"}
     with serving(env=env) as url:
         assert httpx.get(f"{url}/_mock/clock").json()["mode"] == "manual"
-        response = httpx.post(f"{url}/api/v1/nuro/create", json={"type": "bgm", "description": "x"},
-                              headers={"Authorization": "Bearer k"})
+        response = httpx.post(
+            f"{url}/api/v1/nuro/create", json={"type": "bgm", "description": "x"}, headers={"Authorization": "Bearer k"}
+        )
         assert response.status_code == 200
 
 
@@ -90,11 +93,13 @@ def test_bad_option_values_are_refused() -> None:
 def test_unconfirmed_shapes_are_configurable() -> None:
     with serving("--clock", "manual", "--error-fields", "code,message", "--sonic-not-ready-status", "202") as url:
         headers = {"Authorization": "Bearer k"}
-        error = httpx.post(f"{url}/api/v1/sonic/create", json={"custom_mode": "no", "mv": "sonic-v4-5"},
-                           headers=headers)
+        error = httpx.post(
+            f"{url}/api/v1/sonic/create", json={"custom_mode": "no", "mv": "sonic-v4-5"}, headers=headers
+        )
         assert error.json() == {"code": 400, "message": "The 'custom_mode' field should be boolean."}
-        task_id = httpx.post(f"{url}/api/v1/sonic/create", json={"custom_mode": True, "mv": "sonic-v4-5"},
-                             headers=headers).json()["task_id"]
+        task_id = httpx.post(
+            f"{url}/api/v1/sonic/create", json={"custom_mode": True, "mv": "sonic-v4-5"}, headers=headers
+        ).json()["task_id"]
         assert httpx.get(f"{url}/api/v1/sonic/task/{task_id}", headers=headers).status_code == 202
     bad = subprocess.run([*CLI, "serve", "--error-fields", "code"], capture_output=True, text=True)
     assert bad.returncode == 2 and "including message" in bad.stderr
@@ -105,8 +110,9 @@ BANNER_LINES = 6
 
 def spawn(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     """A ``serve --port 0`` process, its URL and the banner lines after the URL (stdout left open)."""
-    process = subprocess.Popen([*CLI, "serve", "--port", "0", *args], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
     assert match, "no URL in the first line"

@@ -36,8 +36,15 @@ STAGES = (
     ("test_layer2_links.py", "test_layer1_schema.py"),
 )
 #: Environment variables of the suite that must not leak in from the caller.
-SUITE_ENV = ("MUSICAPI_BASE_URL", "MUSICAPI_API_KEY", "MUSICAPI_MOCK_URL", "MUSICAPI_MAX_CREDITS",
-             "MUSICAPI_MOCK_FAULTS", "MUSICAPI_MOCK_FAULT", "MUSICAPI_CONTRACTS_DIR")
+SUITE_ENV = (
+    "MUSICAPI_BASE_URL",
+    "MUSICAPI_API_KEY",
+    "MUSICAPI_MOCK_URL",
+    "MUSICAPI_MAX_CREDITS",
+    "MUSICAPI_MOCK_FAULTS",
+    "MUSICAPI_MOCK_FAULT",
+    "MUSICAPI_CONTRACTS_DIR",
+)
 LIVE_KEY = "sk_contract_live_standin"
 LIVE_BUDGET = 40
 SONIC_POLL = "/api/v1/sonic/task/{task_id}"
@@ -95,18 +102,40 @@ def clean_run(junit: Path) -> Run:
 def live_run() -> tuple[Run, dict[str, int]]:
     """The suite against a second mock standing in for live (no control plane used), and its ledger after."""
     with MockServer(Config(clock="fast")) as standin:  # Nuro 410 Gone, as the live service
-        result = pytest_suite(tuple(f for stage in STAGES for f in stage), "--base-url", standin.url,
-                              "--api-key", LIVE_KEY, "--max-credits", str(LIVE_BUDGET))
+        result = pytest_suite(
+            tuple(f for stage in STAGES for f in stage),
+            "--base-url",
+            standin.url,
+            "--api-key",
+            LIVE_KEY,
+            "--max-credits",
+            str(LIVE_BUDGET),
+        )
         totals: dict[str, int] = httpx.get(f"{standin.url}/_mock/ledger", params={"api_key": LIVE_KEY}).json()["totals"]
     return result, totals
 
 
 def cli_fault_run() -> Run:
     """``musicapi-mock serve --fault double_refund`` in its own process, checked with ``--mock-url``."""
-    command = [sys.executable, "-m", "mockserver.cli", "serve", "--port", "0", "--clock", "manual",
-               "--nuro", "legacy", "--fault", "double_refund", "--log-requests", "off"]
-    server = subprocess.Popen(command, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "mockserver.cli",
+        "serve",
+        "--port",
+        "0",
+        "--clock",
+        "manual",
+        "--nuro",
+        "legacy",
+        "--fault",
+        "double_refund",
+        "--log-requests",
+        "off",
+    ]
+    server = subprocess.Popen(
+        command, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         assert server.stdout is not None
         first = server.stdout.readline()
@@ -134,8 +163,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[
         futures: dict[str, Future[Any]] = {
             "clean": pool.submit(lambda: (clean_run(junit), junit)),
             "live": pool.submit(live_run),
-            "wrong-key": pool.submit(lambda: pytest_suite(STAGES[0], "-x", "--assert=plain",
-                                                          "--api-key", "sk_mock_expired")),
+            "wrong-key": pool.submit(
+                lambda: pytest_suite(STAGES[0], "-x", "--assert=plain", "--api-key", "sk_mock_expired")
+            ),
             "cli-fault": pool.submit(cli_fault_run),
         }
         for name in FAULTS:

@@ -18,12 +18,15 @@ def test_clock_read_and_advance(legacy: httpx.Client) -> None:
     assert legacy.get("/_mock/clock").json()["epoch"] == after["epoch"]  # manual: time stands still
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"seconds": -1}, "seconds: must be at least 0"),
-    ({"seconds": "ten"}, "seconds: must be of type number"),
-    ({}, "seconds: is required"),
-    ({"seconds": 1, "extra": True}, "Additional properties"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"seconds": -1}, "seconds: must be at least 0"),
+        ({"seconds": "ten"}, "seconds: must be of type number"),
+        ({}, "seconds: is required"),
+        ({"seconds": 1, "extra": True}, "Additional properties"),
+    ],
+)
 def test_advance_rejects_bad_input(legacy: httpx.Client, body: object, fragment: str) -> None:
     response = legacy.post("/_mock/clock/advance", json=body)
     assert response.status_code == 400

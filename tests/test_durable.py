@@ -68,8 +68,12 @@ def serving(tmp: Path, *args: str, name: str = "server") -> Iterator[Served]:
     """Start ``serve --port 0 *args`` (own process group), wait until it answers, stop it afterwards."""
     log = tmp / f"{name}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([*CLI, "serve", "--port", "0", "--log-requests", "off", *args],
-                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", "0", "--log-requests", "off", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     served = Served(process, _wait_for_url(process, log), log)
     try:
         _wait_until_answering(served, int(args[args.index("--workers") + 1]) if "--workers" in args else 1)
@@ -161,8 +165,9 @@ def test_state_survives_a_restart(tmp_path: Path, receiver: Receiver) -> None:  
         ok = http.post("/api/v1/nuro/create", json=VOCAL).json()["task_id"]
         failing = http.post("/api/v1/nuro/create", json=FAILING).json()["task_id"]
         clip = http.post("/api/v1/sonic/upload", json={"url": "https://example.com/a.mp3"}).json()["clip_id"]
-        hooked = http.post("/api/v1/producer/create", json={"task_type": "create_music", "sound": "x",
-                                                            "webhook_url": receiver.url}).json()["task_id"]
+        hooked = http.post(
+            "/api/v1/producer/create", json={"task_type": "create_music", "sound": "x", "webhook_url": receiver.url}
+        ).json()["task_id"]
         http.post("/_mock/faults", json={"operation": "nuroGetTask", "error": "nuro.api_error", "times": 3})
         assert http.get(f"/api/v1/nuro/task/{ok}").status_code == 500  # one of three used
         http.post("/_mock/clock/advance", json={"seconds": 45}).raise_for_status()  # the webhook is sent
@@ -180,9 +185,18 @@ def test_state_survives_a_restart(tmp_path: Path, receiver: Receiver) -> None:  
         statuses = [http.get(f"/api/v1/nuro/task/{ok}").status_code for _ in range(3)]
         assert statuses == [500, 500, 200]  # the rule's two remaining failures, then the task
         assert http.get(f"/api/v1/nuro/task/{failing}").json()["error"]["already_refunded"] is True
-        extended = http.post("/api/v1/sonic/create", json={
-            "task_type": "extend_upload_music", "continue_clip_id": clip, "custom_mode": True,
-            "continue_at": 10, "mv": "sonic-v4-5", "prompt": "[Verse] more", "tags": "pop"})
+        extended = http.post(
+            "/api/v1/sonic/create",
+            json={
+                "task_type": "extend_upload_music",
+                "continue_clip_id": clip,
+                "custom_mode": True,
+                "continue_at": 10,
+                "mv": "sonic-v4-5",
+                "prompt": "[Verse] more",
+                "tags": "pop",
+            },
+        )
         assert extended.status_code == 200, extended.text  # the uploaded clip is still known
         new = http.post("/api/v1/nuro/create", json=VOCAL).json()["task_id"]
         assert new not in {ok, failing, hooked, clip}  # the id sequence carried on
@@ -240,8 +254,12 @@ def test_one_file_one_server(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite3"
     with serving(tmp_path, "--state", str(state)):
         for workers in ("1", "2"):
-            second = subprocess.run([*CLI, "serve", "--port", "0", "--state", str(state), "--workers", workers],
-                                    capture_output=True, text=True, timeout=60)
+            second = subprocess.run(
+                [*CLI, "serve", "--port", "0", "--state", str(state), "--workers", workers],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert second.returncode == 2 and "in use by another process" in second.stderr
 
 
@@ -262,14 +280,24 @@ def test_unusable_state_files_are_refused(tmp_path: Path) -> None:
         other.execute("PRAGMA user_version = 99")
     with pytest.raises(ConfigError, match="another version"):
         SqliteStore(str(newer))
-    result = subprocess.run([*CLI, "serve", "--port", "0", "--state", str(foreign)], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [*CLI, "serve", "--port", "0", "--state", str(foreign)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2 and "not a musicapi-mock one" in result.stderr
 
 
 def test_config_crosses_to_workers_as_json() -> None:
-    config = Config(clock="manual", nuro=NuroMode.parse("2030-01-01T00:00:00Z"), seed=9, costs={"nuroCreate": 3},
-                    default_qps=2.5, scenarios=("a.yaml",), webhook_allow=("hooks.test",), state="/tmp/x", workers=3)
+    config = Config(
+        clock="manual",
+        nuro=NuroMode.parse("2030-01-01T00:00:00Z"),
+        seed=9,
+        costs={"nuroCreate": 3},
+        default_qps=2.5,
+        scenarios=("a.yaml",),
+        webhook_allow=("hooks.test",),
+        state="/tmp/x",
+        workers=3,
+    )
     assert Config.from_json(config.to_json()) == config
     with pytest.raises(ConfigError, match="unknown configuration field"):
         Config.from_json('{"colour": "blue"}')
@@ -282,8 +310,9 @@ def test_config_crosses_to_workers_as_json() -> None:
 def workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``serve --state FILE --workers 2`` (manual clock, Nuro legacy), shared by this module."""
     tmp = tmp_path_factory.mktemp("workers")
-    with serving(tmp, "--state", str(tmp / "state.sqlite3"), "--workers", "2", "--clock", "manual",
-                 "--nuro", "legacy") as server:
+    with serving(
+        tmp, "--state", str(tmp / "state.sqlite3"), "--workers", "2", "--clock", "manual", "--nuro", "legacy"
+    ) as server:
         yield server
 
 
@@ -308,8 +337,9 @@ def test_a_task_created_through_one_worker_is_found_through_every_worker(fresh: 
 
 async def _burst(url: str, key: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits,
-                                 timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=60
+    ) as client:
         return list(await asyncio.gather(*(client.post("/api/v1/nuro/create", json=b) for b in bodies)))
 
 
@@ -325,8 +355,10 @@ def test_fifty_concurrent_clients_conserve_credits_across_workers(workers: Serve
         ok = [r for r in responses if r.status_code == 200]
         assert len(ok) <= 15, "queue capacity exceeded across workers"
         for rejected in (r.json() for r in responses if r.status_code != 200):
-            assert rejected["message"] in ("Queue is full", "The remaining credits are not enough. You can buy "
-                                           "more one-time credit packs or subscribe.")
+            assert rejected["message"] in (
+                "Queue is full",
+                "The remaining credits are not enough. You can buy more one-time credit packs or subscribe.",
+            )
             assert rejected.get("refund_processed", True) is True
         accepted += [r.json()["task_id"] for r in ok]
         assert balance(fresh, "k") >= 0
@@ -394,9 +426,16 @@ def test_reset_clears_every_worker(fresh: httpx.Client) -> None:
 def test_each_webhook_event_is_sent_once_by_one_worker(fresh: httpx.Client, receiver: Receiver) -> None:  # noqa: F811
     created: list[str] = []
     for _round in range(3):  # both workers run a dispatcher; each event must still be sent once
-        created += [r.json()["task_id"] for r in until_both_workers(lambda: fresh.post(
-            "/api/v1/producer/create", json={"task_type": "create_music", "sound": "x", "webhook_url": receiver.url}),
-            at_least=4)]
+        created += [
+            r.json()["task_id"]
+            for r in until_both_workers(
+                lambda: fresh.post(
+                    "/api/v1/producer/create",
+                    json={"task_type": "create_music", "sound": "x", "webhook_url": receiver.url},
+                ),
+                at_least=4,
+            )
+        ]
         fresh.post("/_mock/clock/advance", json={"seconds": 60}).raise_for_status()  # delivered before it answers
         ids = [r["headers"]["x-webhook-id"] for r in receiver.received]
         assert len(ids) == len(created) == len(set(ids))

@@ -20,9 +20,7 @@ COST = 10  # Nuro: 10 credits per generation
 NURO_CREATE_ERRORS = [
     e for e in CATALOG.for_operation("nuroCreate") if e.id.startswith("nuro.") and e.id != "nuro.gone"
 ]
-NURO_GET_ERRORS = [
-    e for e in CATALOG.for_operation("nuroGetTask") if e.id.startswith("nuro.") and e.id != "nuro.gone"
-]
+NURO_GET_ERRORS = [e for e in CATALOG.for_operation("nuroGetTask") if e.id.startswith("nuro.") and e.id != "nuro.gone"]
 
 
 def balance(client: httpx.Client, key: str = KEY) -> int:
@@ -68,13 +66,18 @@ def expect_task_failure(client: httpx.Client, spec: ErrorSpec, response: httpx.R
     first = client.get(f"/api/v1/nuro/task/{task_id}").json()
     assert first["status"] == "failed" and first["progress"] == progress
     assert first["audio_url"] == ""
-    assert first["error"] == {"type": spec.type, "message": spec.message,
-                              "refund_processed": True, "already_refunded": False}
+    assert first["error"] == {
+        "type": spec.type,
+        "message": spec.message,
+        "refund_processed": True,
+        "already_refunded": False,
+    }
     second = client.get(f"/api/v1/nuro/task/{task_id}").json()
     assert second["error"]["refund_processed"] is False and second["error"]["already_refunded"] is True
     assert balance(client) == START
-    refunds = [e for e in client.get("/_mock/ledger", params={"api_key": KEY}).json()["entries"]
-               if e["reason"] == "refund"]
+    refunds = [
+        e for e in client.get("/_mock/ledger", params={"api_key": KEY}).json()["entries"] if e["reason"] == "refund"
+    ]
     assert len(refunds) == 1 and refunds[0]["task_id"] == task_id and refunds[0]["error_id"] == spec.id
 
 
@@ -85,6 +88,7 @@ def created_task(client: httpx.Client) -> str:
 
 
 # --- 1. the X-Mock-Scenario header ---------------------------------------------------------------
+
 
 @pytest.mark.parametrize("spec", NURO_CREATE_ERRORS, ids=lambda e: e.id)
 def test_header_on_create(legacy: httpx.Client, spec: ErrorSpec) -> None:
@@ -112,10 +116,12 @@ def test_header_with_unknown_or_misplaced_error(legacy: httpx.Client) -> None:
 
 # --- 2. fault rules through the control plane ------------------------------------------------------
 
+
 @pytest.mark.parametrize("spec", NURO_CREATE_ERRORS, ids=lambda e: e.id)
 def test_fault_rule_on_create(legacy: httpx.Client, spec: ErrorSpec) -> None:
-    rule = legacy.post("/_mock/faults", json={"operation": "nuroCreate", "error": spec.id, "times": 1,
-                                              "at_progress": 70})
+    rule = legacy.post(
+        "/_mock/faults", json={"operation": "nuroCreate", "error": spec.id, "times": 1, "at_progress": 70}
+    )
     assert rule.status_code == 200, rule.text
     response = legacy.post("/api/v1/nuro/create", json=VOCAL)
     if spec.task_failure:
@@ -140,8 +146,9 @@ def test_fault_rule_on_get(legacy: httpx.Client, spec: ErrorSpec) -> None:
 def test_fault_rule_probability_is_seeded(legacy: httpx.Client) -> None:
     def run() -> list[int]:
         legacy.post("/_mock/reset").raise_for_status()
-        legacy.post("/_mock/faults", json={"operation": "nuroGetTask", "error": "nuro.api_error",
-                                           "probability": 0.5}).raise_for_status()
+        legacy.post(
+            "/_mock/faults", json={"operation": "nuroGetTask", "error": "nuro.api_error", "probability": 0.5}
+        ).raise_for_status()
         return [legacy.get("/api/v1/nuro/task/x").status_code for _ in range(40)]
 
     first = run()
@@ -150,21 +157,25 @@ def test_fault_rule_probability_is_seeded(legacy: httpx.Client) -> None:
 
 
 def test_fault_rule_for_one_key_only(legacy: httpx.Client) -> None:
-    legacy.post("/_mock/faults", json={"operation": "nuroCreate", "error": "nuro.queue_full", "times": 5,
-                                       "api_key": "other"}).raise_for_status()
+    legacy.post(
+        "/_mock/faults", json={"operation": "nuroCreate", "error": "nuro.queue_full", "times": 5, "api_key": "other"}
+    ).raise_for_status()
     assert legacy.post("/api/v1/nuro/create", json=VOCAL).status_code == 200
     other = legacy.post("/api/v1/nuro/create", json=VOCAL, headers={"Authorization": "Bearer other"})
     assert other.status_code == 403
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"operation": "nuroCreate", "error": "nuro.nope", "times": 1}, "Unknown error id"),
-    ({"operation": "mockReset", "error": "nuro.api_error", "times": 1}, "not an operation of the API"),
-    ({"operation": "nuroGetTask", "error": "nuro.queue_full", "times": 1}, "cannot happen on nuroGetTask"),
-    ({"operation": "nuroCreate", "error": "nuro.api_error"}, "exactly one of times or probability"),
-    ({"operation": "nuroCreate", "error": "nuro.api_error", "times": 0}, "times: must be at least 1"),
-    ({"operation": "nuroCreate", "error": "nuro.api_error", "probability": 2}, "probability: must be at most 1"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"operation": "nuroCreate", "error": "nuro.nope", "times": 1}, "Unknown error id"),
+        ({"operation": "mockReset", "error": "nuro.api_error", "times": 1}, "not an operation of the API"),
+        ({"operation": "nuroGetTask", "error": "nuro.queue_full", "times": 1}, "cannot happen on nuroGetTask"),
+        ({"operation": "nuroCreate", "error": "nuro.api_error"}, "exactly one of times or probability"),
+        ({"operation": "nuroCreate", "error": "nuro.api_error", "times": 0}, "times: must be at least 1"),
+        ({"operation": "nuroCreate", "error": "nuro.api_error", "probability": 2}, "probability: must be at most 1"),
+    ],
+)
 def test_bad_fault_rules_are_refused(legacy: httpx.Client, body: dict[str, Any], fragment: str) -> None:
     response = legacy.post("/_mock/faults", json=body)
     assert response.status_code == 400
@@ -173,10 +184,18 @@ def test_bad_fault_rules_are_refused(legacy: httpx.Client, body: dict[str, Any],
 
 # --- 3. Prism's Prefer: code=NNN ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("operation", "status", "expected"), [
-    ("create", 403, "nuro.usage_limit"), ("create", 500, "nuro.api_error"), ("create", 401, "nuro.invalid_signature"),
-    ("get", 404, "nuro.task_not_found"), ("get", 500, "nuro.api_error"), ("create", 410, "nuro.gone"),
-])
+
+@pytest.mark.parametrize(
+    ("operation", "status", "expected"),
+    [
+        ("create", 403, "nuro.usage_limit"),
+        ("create", 500, "nuro.api_error"),
+        ("create", 401, "nuro.invalid_signature"),
+        ("get", 404, "nuro.task_not_found"),
+        ("get", 500, "nuro.api_error"),
+        ("create", 410, "nuro.gone"),
+    ],
+)
 def test_prefer_code(legacy: httpx.Client, operation: str, status: int, expected: str) -> None:
     headers = {"Prefer": f"code={status}"}
     if operation == "create":
@@ -191,6 +210,7 @@ def test_prefer_code(legacy: httpx.Client, operation: str, status: int, expected
 
 # --- 4. magic values in content ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("spec", [e for e in NURO_CREATE_ERRORS if e.task_failure], ids=lambda e: e.id)
 def test_magic_value_fails_task_later(legacy: httpx.Client, spec: ErrorSpec) -> None:
     body = {**VOCAL, "lyrics": f"[Verse] la la la #mock:{spec.id}@25"}
@@ -204,6 +224,7 @@ def test_magic_value_immediate_error_in_bgm_description(legacy: httpx.Client) ->
 
 # --- 5. magic keys and natural causes ------------------------------------------------------------------
 
+
 def call_with(client: httpx.Client, key: str, method: str = "POST") -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"}
     if method == "POST":
@@ -211,12 +232,18 @@ def call_with(client: httpx.Client, key: str, method: str = "POST") -> httpx.Res
     return client.get("/api/v1/nuro/task/x", headers=headers)
 
 
-@pytest.mark.parametrize(("key", "error_id"), [
-    ("sk_mock_invalid_signature", "nuro.invalid_signature"), ("sk_mock_expired", "nuro.authorization_expired"),
-    ("sk_mock_expired_team_a", "nuro.authorization_expired"), ("sk_mock_usage_limit", "nuro.usage_limit"),
-    ("sk_mock_qps_limit", "nuro.qps_limit"), ("sk_mock_queue_full", "nuro.queue_full"),
-    ("sk_mock_no_credits", "nuro.insufficient_credits"),
-])
+@pytest.mark.parametrize(
+    ("key", "error_id"),
+    [
+        ("sk_mock_invalid_signature", "nuro.invalid_signature"),
+        ("sk_mock_expired", "nuro.authorization_expired"),
+        ("sk_mock_expired_team_a", "nuro.authorization_expired"),
+        ("sk_mock_usage_limit", "nuro.usage_limit"),
+        ("sk_mock_qps_limit", "nuro.qps_limit"),
+        ("sk_mock_queue_full", "nuro.queue_full"),
+        ("sk_mock_no_credits", "nuro.insufficient_credits"),
+    ],
+)
 def test_magic_keys(legacy: httpx.Client, key: str, error_id: str) -> None:
     spec = CATALOG[error_id]
     body = check_error(call_with(legacy, key), spec)
@@ -284,8 +311,9 @@ def test_control_plane_fails_a_running_task(legacy: httpx.Client) -> None:
     state = legacy.post(f"/_mock/tasks/{task_id}/fail", json={"error": "nuro.semantic_error", "at_progress": 90})
     assert state.status_code == 200 and state.json()["failure"]["progress"] == 90
     assert 0 < progress < 90
-    expect_task_failure(legacy, CATALOG["nuro.semantic_error"], httpx.Response(200, json={"task_id": task_id}),
-                        progress=90)
+    expect_task_failure(
+        legacy, CATALOG["nuro.semantic_error"], httpx.Response(200, json={"task_id": task_id}), progress=90
+    )
     again = legacy.post(f"/_mock/tasks/{task_id}/complete")
     assert again.status_code == 409 and again.json()["error_id"] == "control.task_finished"
     wrong = legacy.post(f"/_mock/tasks/{created_task(legacy)}/fail", json={"error": "nuro.queue_full"})
@@ -297,9 +325,17 @@ def test_catalog_and_journal(legacy: httpx.Client) -> None:
     catalog = legacy.get("/_mock/errors").json()["errors"]
     assert [e["id"] for e in catalog] == [e.id for e in CATALOG]
     queue = next(e for e in catalog if e["id"] == "nuro.queue_full")
-    assert queue == {"id": "nuro.queue_full", "status": 403, "type": "forbidden", "message": "Queue is full",
-                     "refunds": True, "task_failure": False, "after_debit": True, "operations": ["nuroCreate"],
-                     "source": queue["source"]}
+    assert queue == {
+        "id": "nuro.queue_full",
+        "status": 403,
+        "type": "forbidden",
+        "message": "Queue is full",
+        "refunds": True,
+        "task_failure": False,
+        "after_debit": True,
+        "operations": ["nuroCreate"],
+        "source": queue["source"],
+    }
     legacy.get("/api/v1/nuro/task/x")
     legacy.post("/api/v1/nuro/create", json=VOCAL, headers={"X-Mock-Scenario": "nuro.queue_full"})
     rows = legacy.get("/_mock/requests", params={"api_key": KEY}).json()["requests"]

@@ -52,8 +52,13 @@ def test_refund_returns_each_pool_what_it_took(legacy: httpx.Client) -> None:
 def test_costs_are_configurable(start_server: ServerFactory) -> None:
     from mockserver.config import NuroMode
 
-    server = start_server(clock="manual", nuro=NuroMode.parse("legacy"), costs={"nuroCreate": 3},
-                          initial_credits=7, initial_extra_credits=1)
+    server = start_server(
+        clock="manual",
+        nuro=NuroMode.parse("legacy"),
+        costs={"nuroCreate": 3},
+        initial_credits=7,
+        initial_extra_credits=1,
+    )
     with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer k"}) as client:
         assert credits(client, "k") == {"credits": 7, "extra_credits": 1}
         assert client.post("/api/v1/nuro/create", json=VOCAL).status_code == 200
@@ -80,7 +85,8 @@ def test_fifty_concurrent_clients_conserve_credits(legacy: httpx.Client) -> None
         assert len(ok) <= 15, "queue capacity exceeded"
         assert {(r["type"], r["message"]) for r in rejected} <= {
             ("forbidden", "Queue is full"),
-            ("forbidden", "The remaining credits are not enough. You can buy more one-time credit packs or subscribe.")}
+            ("forbidden", "The remaining credits are not enough. You can buy more one-time credit packs or subscribe."),
+        }
         for body in rejected:  # queue full: debited then refunded at once; no credits: never debited
             queue_full = body["message"] == "Queue is full"
             assert ("refund_processed" in body) is queue_full

@@ -45,12 +45,27 @@ def test_nuro_integration_switched_through_migrate_succeeds(start_server: Server
 
 
 def test_what_has_no_equivalent_is_reported() -> None:
-    vocal = migrate({"type": "vocal", "lyrics": "la", "gender": "Female", "timbre": "Sweet_AUDIO_TIMBRE",
-                     "genre": "Pop", "duration": 120})
+    vocal = migrate(
+        {
+            "type": "vocal",
+            "lyrics": "la",
+            "gender": "Female",
+            "timbre": "Sweet_AUDIO_TIMBRE",
+            "genre": "Pop",
+            "duration": 120,
+        }
+    )
     assert vocal.body["vocal_gender"] == "f" and vocal.body["tags"] == "Pop, sweet voice"
     assert vocal.body["duration"] == 120
-    bgm = migrate({"type": "bgm", "version": "v2.0", "description": "Calm", "duration": 60,
-                   "segments": [{"name": "intro", "duration": 30}, {"name": "outro", "duration": 30}]})
+    bgm = migrate(
+        {
+            "type": "bgm",
+            "version": "v2.0",
+            "description": "Calm",
+            "duration": 60,
+            "segments": [{"name": "intro", "duration": 30}, {"name": "outro", "duration": 30}],
+        }
+    )
     assert bgm.path == "/api/v1/producer/create" and bgm.body["lyrics"] == "[Intro]\n[Outro]"
     assert any(d.startswith("duration") for d in bgm.dropped) and any(d.startswith("version") for d in bgm.dropped)
     with pytest.raises(ValueError, match="not a Nuro create body"):
@@ -60,12 +75,14 @@ def test_what_has_no_equivalent_is_reported() -> None:
 def test_migrate_command(tmp_path: Path) -> None:
     path = tmp_path / "nuro.json"
     path.write_text(json.dumps({"type": "bgm", "description": "Calm piano", "duration": 30}), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "mockserver.cli", "migrate", str(path)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "migrate", str(path)], capture_output=True, text=True, check=True
+    )
     first, rest = result.stdout.split("\n", 1)
     assert first == "POST /api/v1/producer/create"
     assert json.loads(rest)["sound"] == "Calm piano"
     assert "no equivalent: duration" in result.stderr
-    bad = subprocess.run([sys.executable, "-m", "mockserver.cli", "migrate", "-"], input="[1]",
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "mockserver.cli", "migrate", "-"], input="[1]", capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "musicapi-mock migrate" in bad.stderr

@@ -25,9 +25,14 @@ def assert_gone_headers(response: httpx.Response, sunset: float, successors: lis
     assert links.count('rel="successor-version"') == len(successors)
 
 
-@pytest.mark.parametrize(("body", "successor"), [
-    (VOCAL, "/api/v1/sonic/create"), (BGM, "/api/v1/producer/create"), ({"x": 1}, None),
-])
+@pytest.mark.parametrize(
+    ("body", "successor"),
+    [
+        (VOCAL, "/api/v1/sonic/create"),
+        (BGM, "/api/v1/producer/create"),
+        ({"x": 1}, None),
+    ],
+)
 def test_create_is_gone_by_default(start_server: ServerFactory, body: Any, successor: str | None) -> None:
     server = start_server()
     response = httpx.post(f"{server.url}/api/v1/nuro/create", json=body, headers=AUTH)
@@ -46,8 +51,7 @@ def test_get_is_gone_by_default_even_without_auth(start_server: ServerFactory) -
     response = httpx.get(f"{server.url}/api/v1/nuro/task/whatever")
     assert response.status_code == 410
     assert "Existing task IDs can no longer be queried" in response.json()["message"]
-    assert_gone_headers(response, parse_instant(NURO_GONE_SINCE),
-                        ["/api/v1/sonic/create", "/api/v1/producer/create"])
+    assert_gone_headers(response, parse_instant(NURO_GONE_SINCE), ["/api/v1/sonic/create", "/api/v1/producer/create"])
 
 
 def test_legacy_mode_has_no_deprecation_headers(legacy: httpx.Client) -> None:
@@ -80,6 +84,7 @@ def test_sunset_instant_on_the_virtual_clock(start_server: ServerFactory) -> Non
 
 def test_gone_is_checked_before_validation(start_server: ServerFactory) -> None:
     server = start_server()
-    response = httpx.post(f"{server.url}/api/v1/nuro/create", content=b"{broken",
-                          headers={**AUTH, "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{server.url}/api/v1/nuro/create", content=b"{broken", headers={**AUTH, "Content-Type": "application/json"}
+    )
     assert response.status_code == 410

@@ -16,11 +16,24 @@ VOCAL = {
     "genre": "Pop",
     "duration": 200,
 }
-BGM_V1 = {"type": "bgm", "description": "Upbeat corporate background music", "duration": 45,
-          "genre": ["corporate", "upbeat"], "mood": ["positive"]}
-BGM_V2 = {"type": "bgm", "version": "v2.0", "description": "Cinematic trailer music",
-          "segments": [{"name": "intro", "duration": 15}, {"name": "verse", "duration": 30},
-                       {"name": "chorus", "duration": 45}, {"name": "outro", "duration": 10}]}
+BGM_V1 = {
+    "type": "bgm",
+    "description": "Upbeat corporate background music",
+    "duration": 45,
+    "genre": ["corporate", "upbeat"],
+    "mood": ["positive"],
+}
+BGM_V2 = {
+    "type": "bgm",
+    "version": "v2.0",
+    "description": "Cinematic trailer music",
+    "segments": [
+        {"name": "intro", "duration": 15},
+        {"name": "verse", "duration": 30},
+        {"name": "chorus", "duration": 45},
+        {"name": "outro", "duration": 10},
+    ],
+}
 ORDER = ["pending", "running", "succeeded"]
 
 
@@ -37,8 +50,9 @@ def walk(client: httpx.Client, task_id: str, step: float = 1.0, limit: int = 200
     raise AssertionError(f"task did not finish: {seen[-1]}")
 
 
-@pytest.mark.parametrize(("body", "requested"), [(VOCAL, 200), (BGM_V1, 45), (BGM_V2, 100)],
-                         ids=["vocal", "bgm-v1", "bgm-v2-segments"])
+@pytest.mark.parametrize(
+    ("body", "requested"), [(VOCAL, 200), (BGM_V1, 45), (BGM_V2, 100)], ids=["vocal", "bgm-v1", "bgm-v2-segments"]
+)
 def test_lifecycle_each_state_seen_progress_monotonic(
     legacy: httpx.Client, body: dict[str, Any], requested: int
 ) -> None:

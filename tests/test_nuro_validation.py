@@ -37,18 +37,27 @@ CASES: list[tuple[str, Any, str]] = [
     ("description-empty", {**BGM1, "description": ""}, "description: must not be empty"),
     ("description-200", {**BGM1, "description": "d" * 200}, "description: must be at most 199 characters"),
     ("bgm-genre-enum", {**BGM1, "genre": ["polka"]}, "genre[0]: 'polka' is not one of"),
-    ("bgm-genre-6-items", {**BGM1, "genre": ["rock", "pop", "jazz", "folk", "funk", "dark"]},
-     "genre: must have at most 5 items"),
+    (
+        "bgm-genre-6-items",
+        {**BGM1, "genre": ["rock", "pop", "jazz", "folk", "funk", "dark"]},
+        "genre: must have at most 5 items",
+    ),
     ("bgm-genre-duplicates", {**BGM1, "genre": ["rock", "rock"]}, "genre: must not contain duplicate items"),
     ("bgm-genre-string", {**BGM1, "genre": "rock"}, "genre: must be of type array"),
-    ("bgm-mood-6-items", {**BGM1, "mood": ["calm", "cool", "fun", "soft", "sad", "easy"]},
-     "mood: must have at most 5 items"),
+    (
+        "bgm-mood-6-items",
+        {**BGM1, "mood": ["calm", "cool", "fun", "soft", "sad", "easy"]},
+        "mood: must have at most 5 items",
+    ),
     ("bgm-mood-enum", {**BGM1, "mood": ["Happy"]}, "mood[0]: 'Happy' is not one of"),
     ("bgm-instrument-enum", {**BGM1, "instrument": ["kazoo"]}, "instrument[0]: 'kazoo' is not one of"),
     ("bgm-instrument-duplicates", {**BGM1, "instrument": ["piano", "piano"]}, "instrument: must not contain"),
     ("bgm-theme-enum", {**BGM1, "theme": ["business"]}, "theme[0]: 'business' is not one of"),
-    ("bgm-theme-6-items", {**BGM1, "theme": ["love", "hope", "media", "kids", "world", "sales"]},
-     "theme: must have at most 5 items"),
+    (
+        "bgm-theme-6-items",
+        {**BGM1, "theme": ["love", "hope", "media", "kids", "world", "sales"]},
+        "theme: must have at most 5 items",
+    ),
     ("v1-duration-zero", {**BGM1, "duration": 0}, "duration: must be at least 1"),
     ("v1-duration-61", {**BGM1, "duration": 61}, "duration: must be at most 60"),
     ("version-unknown", {**BGM1, "version": "v3.0"}, "version: 'v3.0' is not one of ['v1.0', 'v2.0']"),
@@ -61,12 +70,18 @@ CASES: list[tuple[str, Any, str]] = [
     ("v2-segment-name-missing", {**BGM2, "segments": [{"duration": 30}]}, "segments[0].name: is required"),
     ("v2-segment-4s", {**BGM2, "segments": seg(40, 4)}, "segments[1].duration: must be at least 5"),
     ("v2-segment-121s", {**BGM2, "segments": seg(121)}, "segments[0].duration: must be at most 120"),
-    ("v2-lone-segment-29s", {**BGM2, "segments": seg(29)},
-     "segments[0].duration: a single segment must be at least 30 seconds"),
+    (
+        "v2-lone-segment-29s",
+        {**BGM2, "segments": seg(29)},
+        "segments[0].duration: a single segment must be at least 30 seconds",
+    ),
     ("v2-total-under-30", {**BGM2, "segments": seg(10, 10)}, "segments: segment durations must add up to 30-120"),
     ("v2-total-over-120", {**BGM2, "segments": seg(60, 61)}, "segments: segment durations must add up to 30-120"),
-    ("v2-duration-not-sum", {**BGM2, "duration": 90, "segments": seg(30, 30)},
-     "duration: must equal the sum of the segment durations (60)"),
+    (
+        "v2-duration-not-sum",
+        {**BGM2, "duration": 90, "segments": seg(30, 30)},
+        "duration: must equal the sum of the segment durations (60)",
+    ),
     ("language-vocal", {**VOCAL, "lyrics": "Привет, как дела? Я пою песню"}, "Input language not supported"),
     ("language-bgm", {**BGM1, "description": "조용한 피아노 음악"}, "Input language not supported"),
     ("language-japanese", {**VOCAL, "lyrics": "こんにちは、さようなら"}, "Input language not supported"),
@@ -88,26 +103,40 @@ def test_rule_broken_gives_400_naming_field(legacy: httpx.Client, body: Any, exp
         assert set(payload) == {"type", "message"}
 
 
-@pytest.mark.parametrize("body", [
-    {**VOCAL, "lyrics": "我们都很年轻 when I first saw you"},
-    {**VOCAL, "lyrics": "Café au lait, naïve résumé, la la la"},
-    {**BGM2, "segments": seg(30)},
-    {**BGM2, "segments": seg(60, 60)},
-    {**BGM2, "duration": 90, "segments": seg(45, 45)},
-    {**BGM2, "duration": 60},
-    BGM2,
-    {**BGM1, "version": "v1.0", "duration": 1},
-    {**VOCAL, "lyrics": "a" * 2000, "duration": 240},
-], ids=["zh-en-mix", "latin-accents", "lone-30", "total-120", "duration-equals-sum", "v2-duration-only",
-        "v2-bare", "v1-min", "vocal-max"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**VOCAL, "lyrics": "我们都很年轻 when I first saw you"},
+        {**VOCAL, "lyrics": "Café au lait, naïve résumé, la la la"},
+        {**BGM2, "segments": seg(30)},
+        {**BGM2, "segments": seg(60, 60)},
+        {**BGM2, "duration": 90, "segments": seg(45, 45)},
+        {**BGM2, "duration": 60},
+        BGM2,
+        {**BGM1, "version": "v1.0", "duration": 1},
+        {**VOCAL, "lyrics": "a" * 2000, "duration": 240},
+    ],
+    ids=[
+        "zh-en-mix",
+        "latin-accents",
+        "lone-30",
+        "total-120",
+        "duration-equals-sum",
+        "v2-duration-only",
+        "v2-bare",
+        "v1-min",
+        "vocal-max",
+    ],
+)
 def test_boundary_values_accepted(legacy: httpx.Client, body: Any) -> None:
     response = legacy.post("/api/v1/nuro/create", json=body)
     assert response.status_code == 200, response.text
 
 
 def test_malformed_json(legacy: httpx.Client) -> None:
-    response = legacy.post("/api/v1/nuro/create", content=b'{"type": "vocal",',
-                           headers={"Content-Type": "application/json"})
+    response = legacy.post(
+        "/api/v1/nuro/create", content=b'{"type": "vocal",', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["type"] == "bad_request"
     assert response.json()["message"].startswith("Malformed JSON body")
@@ -146,12 +175,15 @@ def test_chunked_body_over_the_limit(legacy: httpx.Client) -> None:
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize(("header", "message"), [
-    (None, "Authorization header is missing."),
-    ("Basic abc", "Invalid authorization format."),
-    ("Bearer", "Invalid authorization format."),
-    ("Bearer a b", "Invalid authorization format."),
-])
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (None, "Authorization header is missing."),
+        ("Basic abc", "Invalid authorization format."),
+        ("Bearer", "Invalid authorization format."),
+        ("Bearer a b", "Invalid authorization format."),
+    ],
+)
 def test_auth_required(legacy: httpx.Client, header: str | None, message: str) -> None:
     headers = {"Authorization": header} if header else {}
     with httpx.Client(base_url=str(legacy.base_url), headers=headers) as client:

@@ -12,7 +12,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-HEADER = '''
+HEADER = """
 import json
 import httpx
 import pytest
@@ -22,7 +22,7 @@ BGM = {"type": "bgm", "description": "calm piano", "duration": 30}
 
 def client(mock):
     return httpx.Client(base_url=mock.url, headers=mock.headers)
-'''
+"""
 
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
@@ -37,7 +37,9 @@ def test_entry_point_is_registered() -> None:
 
 
 def test_nuro_task_runs_to_success_on_advance(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 def test_song(musicapi_mock, musicapi_mock_url):
     assert musicapi_mock_url == musicapi_mock.url
     assert musicapi_mock.api_key == "sk_test_mock"
@@ -53,12 +55,15 @@ def test_song(musicapi_mock, musicapi_mock_url):
     assert body["status"] == "succeeded" and body["audio_url"].endswith(".wav")
     assert [r["operation"] for r in musicapi_mock.requests] == ["nuroCreate"] + ["nuroGetTask"] * 3
     assert musicapi_mock.balance()["credits"] == 990
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_fail_next_then_the_403_body(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 def test_queue_full(musicapi_mock):
     rule = musicapi_mock.fail_next("nuroCreate", "nuro.queue_full")
     assert rule["remaining"] == 1
@@ -70,12 +75,15 @@ def test_queue_full(musicapi_mock):
         assert http.post("/api/v1/nuro/create", json=BGM).status_code == 200  # only the next call
     assert [e["reason"] for e in musicapi_mock.ledger()["entries"]] == ["grant", "debit", "refund", "debit"]
     assert musicapi_mock.requests[0]["error_id"] == "nuro.queue_full"
-''')
+""",
+    )
     result.assert_outcomes(passed=1)
 
 
 def test_set_balance_then_balance(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 def test_poor(musicapi_mock):
     musicapi_mock.set_balance("sk_poor", credits=5, extra_credits=3, queue_capacity=1)
     state = musicapi_mock.balance("sk_poor")
@@ -88,12 +96,15 @@ def test_default_key(musicapi_mock):
     musicapi_mock.set_balance(credits=42)
     assert musicapi_mock.balance()["credits"] == 42
     assert musicapi_mock.balance(musicapi_mock.api_key)["credits"] == 42
-''')
+""",
+    )
     result.assert_outcomes(passed=2)
 
 
 def test_marker_nuro_gone_gives_410(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 @pytest.mark.musicapi_mock(nuro="gone")
 def test_gone(musicapi_mock):
     with client(musicapi_mock) as http:
@@ -113,13 +124,16 @@ def test_unmarked_defaults(musicapi_mock):
     assert musicapi_mock.balance()["credits"] == 1000
     with client(musicapi_mock) as http:
         assert http.post("/api/v1/nuro/create", json=BGM).status_code == 200
-''')
+""",
+    )
     result.assert_outcomes(passed=3)
 
 
 def test_two_tests_cannot_see_each_others_tasks_or_balances(pytester: pytest.Pytester) -> None:
     record = pytester.path / "record.json"
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 RECORD = {str(record)!r}
 
 def test_a_spends(musicapi_mock):
@@ -143,14 +157,17 @@ def test_b_sees_nothing(musicapi_mock):
         assert http.get("/api/v1/get-credits").json() == {{"credits": 1000, "extra_credits": 0}}
     assert musicapi_mock.tasks() == [] and musicapi_mock.faults() == []
     assert [e["operation"] for e in musicapi_mock.requests] == ["nuroGetTask", "getCredits"]
-''')
+""",
+    )
     result.assert_outcomes(passed=2)
     assert record.exists()
 
 
 def test_servers_are_cached_by_configuration(pytester: pytest.Pytester) -> None:
     urls = pytester.path / "urls.txt"
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 def note(mock, name):
     with open({str(urls)!r}, "a") as f:
         f.write(f"{{name}} {{mock.url}}\\n")
@@ -173,7 +190,8 @@ def test_four(musicapi_mock):
 
 def test_five(musicapi_mock):
     assert musicapi_mock.api_key == "sk_test_mock"
-''')
+""",
+    )
     result.assert_outcomes(passed=5)
     rows = [line.split() for line in urls.read_text().splitlines()]
     assert [name for name, _ in rows] == ["five", "five", "default"]
@@ -181,7 +199,9 @@ def test_five(musicapi_mock):
 
 
 def test_module_and_function_markers_merge_closest_wins(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 pytestmark = pytest.mark.musicapi_mock(initial_credits=7, nuro="gone")
 
 def test_module_settings(musicapi_mock):
@@ -194,14 +214,20 @@ def test_function_wins(musicapi_mock):
     assert musicapi_mock.balance()["credits"] == 3
     with client(musicapi_mock) as http:
         assert http.get("/api/v1/nuro/task/x").status_code == 410  # nuro still from the module
-''')
+""",
+    )
     result.assert_outcomes(passed=2)
 
 
 def test_marker_scenario_next_to_the_test_file(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", scn="keys:\n  sk_ci_poor: {credits: 20}\n"
-                                  "faults:\n  - {operation: nuroCreate, error: nuro.queue_full, times: 1}\n")
-    result = run(pytester, '''
+    pytester.makefile(
+        ".yaml",
+        scn="keys:\n  sk_ci_poor: {credits: 20}\n"
+        "faults:\n  - {operation: nuroCreate, error: nuro.queue_full, times: 1}\n",
+    )
+    result = run(
+        pytester,
+        """
 @pytest.mark.musicapi_mock(scenario="scn.yaml")
 def test_scenario(musicapi_mock):
     assert musicapi_mock.balance("sk_ci_poor")["credits"] == 20
@@ -213,26 +239,39 @@ def test_scenario(musicapi_mock):
 def test_scenario_again_after_reset(musicapi_mock):
     with client(musicapi_mock) as http:
         assert http.post("/api/v1/nuro/create", json=BGM).status_code == 403
-''')
+""",
+    )
     result.assert_outcomes(passed=2)
 
 
-@pytest.mark.parametrize(("marker", "message"), [
-    ('colour="red", clock="manual"', "*@pytest.mark.musicapi_mock: unknown setting(s) colour; known: api_key, clock*"),
-    ('"manual"', "*@pytest.mark.musicapi_mock takes keyword arguments only*"),
-    ('clock="slow"', "*@pytest.mark.musicapi_mock: clock must be one of instant, fast, realistic, manual, not 'slow'*"),
-    ('nuro="someday"', "*@pytest.mark.musicapi_mock: --nuro takes gone, legacy or an ISO-8601 instant*"),
-    ('scenario="missing.yaml"', "*@pytest.mark.musicapi_mock: scenario file missing.yaml*"),
-])
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            'colour="red", clock="manual"',
+            "*@pytest.mark.musicapi_mock: unknown setting(s) colour; known: api_key, clock*",
+        ),
+        ('"manual"', "*@pytest.mark.musicapi_mock takes keyword arguments only*"),
+        (
+            'clock="slow"',
+            "*@pytest.mark.musicapi_mock: clock must be one of instant, fast, realistic, manual, not 'slow'*",
+        ),
+        ('nuro="someday"', "*@pytest.mark.musicapi_mock: --nuro takes gone, legacy or an ISO-8601 instant*"),
+        ('scenario="missing.yaml"', "*@pytest.mark.musicapi_mock: scenario file missing.yaml*"),
+    ],
+)
 def test_bad_marker_is_a_clear_error(pytester: pytest.Pytester, marker: str, message: str) -> None:
-    result = run(pytester, f'''
+    result = run(
+        pytester,
+        f"""
 @pytest.mark.musicapi_mock({marker})
 def test_bad(musicapi_mock):
     pass
 
 def test_unaffected(musicapi_mock):
     pass
-''')
+""",
+    )
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines([message])
 
@@ -244,16 +283,22 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
 
 
 def test_the_fixture_comes_from_the_plugin(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 def test_song(musicapi_mock):
     pass
-''', "-p", "no:musicapi_mock")
+""",
+        "-p",
+        "no:musicapi_mock",
+    )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'musicapi_mock' not found*"])
 
 
 def test_plugin_is_harmless_when_unused(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_user='''
+    pytester.makepyfile(
+        test_user="""
 import sys
 import threading
 
@@ -261,6 +306,7 @@ def test_nothing_started():
     assert "mockserver.pytest_plugin" in sys.modules  # loaded...
     assert "mockserver.testing" not in sys.modules  # ...but nothing imported or started
     assert not [t for t in threading.enumerate() if t.name.startswith("musicapi-mock")]
-''')
+"""
+    )
     result = pytester.runpytest_subprocess("--strict-markers", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

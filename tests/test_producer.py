@@ -46,8 +46,9 @@ def test_lifecycle_pending_running_success(client: httpx.Client) -> None:
 
 
 def test_failed_is_refunded_and_says_so(client: httpx.Client) -> None:
-    task_id = client.post("/api/v1/producer/create", json=BODY, headers={"X-Mock-Scenario": "producer.timeout"}
-                          ).json()["task_id"]
+    task_id = client.post("/api/v1/producer/create", json=BODY, headers={"X-Mock-Scenario": "producer.timeout"}).json()[
+        "task_id"
+    ]
     advance(client, 60)
     body = client.get(f"/api/v1/producer/task/{task_id}").json()
     assert_matches_spec("producerGetTask", 200, body)
@@ -56,8 +57,9 @@ def test_failed_is_refunded_and_says_so(client: httpx.Client) -> None:
     assert client.get("/api/v1/get-credits").json()["credits"] == 1000
 
 
-@pytest.mark.parametrize("task_type", ["extend_music", "replace_music", "swap_music_vocals", "swap_music_sound",
-                                       "music_variation"])
+@pytest.mark.parametrize(
+    "task_type", ["extend_music", "replace_music", "swap_music_vocals", "swap_music_sound", "music_variation"]
+)
 def test_retired_task_types_are_gone(client: httpx.Client, task_type: str) -> None:
     response = client.post("/api/v1/producer/create", json={**BODY, "task_type": task_type})
     assert response.status_code == 410
@@ -77,7 +79,10 @@ def test_rules_and_not_found(client: httpx.Client) -> None:
 
 
 def test_studio_is_unavailable(client: httpx.Client) -> None:
-    for response in (client.post("/api/v1/studio/create", json={"prompt": "x"}), client.get("/api/v1/studio/task/x"),
-                     httpx.get(f"{client.base_url}/api/v1/studio/task/x")):
+    for response in (
+        client.post("/api/v1/studio/create", json={"prompt": "x"}),
+        client.get("/api/v1/studio/task/x"),
+        httpx.get(f"{client.base_url}/api/v1/studio/task/x"),
+    ):
         assert response.status_code == 503
         assert response.json()["type"] == "service_unavailable"

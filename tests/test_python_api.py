@@ -55,8 +55,15 @@ def poll(http: httpx.Client, task_id: str) -> dict[str, Any]:
 
 
 def test_start_factory_maps_settings_onto_config() -> None:
-    with MockServer.start(clock="manual", nuro="legacy", seed=7, initial_credits=50, initial_extra_credits=5,
-                          costs={"nuroCreate": 3}, api_key="sk_mine") as mock:
+    with MockServer.start(
+        clock="manual",
+        nuro="legacy",
+        seed=7,
+        initial_credits=50,
+        initial_extra_credits=5,
+        costs={"nuroCreate": 3},
+        api_key="sk_mine",
+    ) as mock:
         assert mock.running and mock.config.clock == "manual" and mock.config.seed == 7
         assert mock.config.nuro == NuroMode.parse("legacy")
         assert mock.balance() == {**mock.balance("sk_mine"), "api_key": "sk_mine"}
@@ -85,8 +92,14 @@ def test_instance_start_still_works_and_is_idempotent() -> None:
 
 def test_make_config() -> None:
     base = Config(seed=3, scenarios=("a.yaml",))
-    config = make_config(base, nuro="2030-01-01T00:00:00Z", costs={"nuroCreate": 4, "someOp": 15},
-                         scenario=Path("b.yaml"), scenarios=["c.yaml"], default_qps=2.5)
+    config = make_config(
+        base,
+        nuro="2030-01-01T00:00:00Z",
+        costs={"nuroCreate": 4, "someOp": 15},
+        scenario=Path("b.yaml"),
+        scenarios=["c.yaml"],
+        default_qps=2.5,
+    )
     assert config.seed == 3 and config.nuro.kind == "sunset" and config.default_qps == 2.5
     assert dict(config.costs) == {**DEFAULT_COSTS, "nuroCreate": 4, "someOp": 15}  # on top of the defaults
     assert config.scenarios == ("a.yaml", "b.yaml", "c.yaml")
@@ -274,8 +287,9 @@ def test_mock_app_in_process_with_asgi_transport() -> None:
     async def scenario() -> None:
         async with MockApp(clock="manual", nuro="legacy") as mock:
             transport = httpx.ASGITransport(app=mock.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api.test",
-                                         headers={"Authorization": "Bearer sk_asgi"}) as http:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://api.test", headers={"Authorization": "Bearer sk_asgi"}
+            ) as http:
                 created = await http.post("/api/v1/nuro/create", json=BGM)
                 assert created.status_code == 200, created.text
                 task_id = created.json()["task_id"]

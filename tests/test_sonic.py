@@ -14,8 +14,13 @@ from mockserver.config import Config
 from mockserver.testing import MockServer
 from tests.conftest import KEY, ServerFactory, advance, assert_matches_spec
 
-CREATE = {"custom_mode": True, "mv": "sonic-v4-5", "title": "My Song", "tags": "pop, rock",
-          "prompt": "[Verse]\nYour lyrics here..."}
+CREATE = {
+    "custom_mode": True,
+    "mv": "sonic-v4-5",
+    "title": "My Song",
+    "tags": "pop, rock",
+    "prompt": "[Verse]\nYour lyrics here...",
+}
 
 
 @pytest.fixture(scope="module")
@@ -109,16 +114,19 @@ def test_not_ready_status_is_configurable(start_server: ServerFactory) -> None:
 
 
 def test_description_mode_and_defaults(client: httpx.Client) -> None:
-    clips = finished_clips(client, {"custom_mode": False, "mv": "sonic-v5",
-                                    "gpt_description_prompt": "An upbeat summer song about beach parties"})
+    clips = finished_clips(
+        client,
+        {"custom_mode": False, "mv": "sonic-v5", "gpt_description_prompt": "An upbeat summer song about beach parties"},
+    )
     assert clips[0]["gpt_description_prompt"].startswith("An upbeat")
     assert clips[0]["title"]  # a title is made up when none is given
 
 
 def test_extend_returns_only_the_extension_and_concat_joins_it(client: httpx.Client) -> None:
     source = finished_clips(client, CREATE)[0]
-    extension = finished_clips(client, {**CREATE, "task_type": "extend_music", "continue_clip_id": source["clip_id"],
-                                        "continue_at": 60})[0]
+    extension = finished_clips(
+        client, {**CREATE, "task_type": "extend_music", "continue_clip_id": source["clip_id"], "continue_at": 60}
+    )[0]
     assert float(extension["duration"]) < float(source["duration"]) + 150
     full = finished_clips(client, {"task_type": "concat_music", "continue_clip_id": extension["clip_id"]})[0]
     assert float(full["duration"]) == pytest.approx(60 + float(extension["duration"]), abs=0.01)
@@ -129,8 +137,10 @@ def test_extend_returns_only_the_extension_and_concat_joins_it(client: httpx.Cli
 def test_cover_persona_and_upload_task_types(client: httpx.Client) -> None:
     source = finished_clips(client, CREATE)[0]
     finished_clips(client, {**CREATE, "task_type": "cover_music", "continue_clip_id": source["clip_id"]})
-    persona = client.post("/api/v1/sonic/persona", json={"name": "test persona", "description": "Pop, rap",
-                                                          "continue_clip_id": source["clip_id"]})
+    persona = client.post(
+        "/api/v1/sonic/persona",
+        json={"name": "test persona", "description": "Pop, rap", "continue_clip_id": source["clip_id"]},
+    )
     assert persona.status_code == 200, persona.text
     assert_matches_spec("sonicPersona", 200, persona.json())
     persona_id = persona.json()["persona_id"]
@@ -139,11 +149,11 @@ def test_cover_persona_and_upload_task_types(client: httpx.Client) -> None:
     assert upload.status_code == 200 and upload.json()["code"] == 200
     assert_matches_spec("sonicUpload", 200, upload.json())
     uploaded = upload.json()["clip_id"]
-    finished_clips(client, {**CREATE, "task_type": "extend_upload_music", "continue_clip_id": uploaded,
-                            "continue_at": 0.1})
+    finished_clips(
+        client, {**CREATE, "task_type": "extend_upload_music", "continue_clip_id": uploaded, "continue_at": 0.1}
+    )
     finished_clips(client, {**CREATE, "task_type": "cover_upload_music", "continue_clip_id": uploaded})
-    wrong = create(client, {**CREATE, "task_type": "extend_music", "continue_clip_id": uploaded,
-                            "continue_at": 1}, 400)
+    wrong = create(client, {**CREATE, "task_type": "extend_music", "continue_clip_id": uploaded, "continue_at": 1}, 400)
     assert wrong["message"] == "Uploaded clips need task_type extend_upload_music or cover_upload_music."
     wrong = create(client, {**CREATE, "task_type": "cover_upload_music", "continue_clip_id": source["clip_id"]}, 400)
     assert "extend_upload_music" in wrong["message"]
@@ -155,8 +165,9 @@ def test_costs_per_task_type(client: httpx.Client) -> None:
     assert credits(client) == start - 14
     finished_clips(client, {**CREATE, "mv": "sonic-v3-5"})  # custom mode on an older model: 10
     assert credits(client) == start - 24
-    extension = finished_clips(client, {**CREATE, "task_type": "extend_music",
-                                        "continue_clip_id": source["clip_id"], "continue_at": 30})[0]
+    extension = finished_clips(
+        client, {**CREATE, "task_type": "extend_music", "continue_clip_id": source["clip_id"], "continue_at": 30}
+    )[0]
     assert credits(client) == start - 34
     finished_clips(client, {"task_type": "concat_music", "continue_clip_id": extension["clip_id"]})
     assert credits(client) == start - 36
@@ -168,17 +179,26 @@ def test_costs_per_task_type(client: httpx.Client) -> None:
 
 def test_source_clip_rules(client: httpx.Client) -> None:
     missing = create(client, {**CREATE, "task_type": "cover_music", "continue_clip_id": "nope"}, 400)
-    assert missing == {"code": 400, "message": "continue_clip_id not found.", "error": "continue_clip_id not found.",
-                       "detail": "continue_clip_id not found.", "type": "bad_request"}
+    assert missing == {
+        "code": 400,
+        "message": "continue_clip_id not found.",
+        "error": "continue_clip_id not found.",
+        "detail": "continue_clip_id not found.",
+        "type": "bad_request",
+    }
     task_id = create(client, CREATE)["task_id"]
     advance(client, 45)
     running = poll(client, task_id).json()["data"][0]["clip_id"]
-    assert create(client, {**CREATE, "task_type": "cover_music", "continue_clip_id": running},
-                  400)["message"] == "The clip has not finished generating yet."
+    assert (
+        create(client, {**CREATE, "task_type": "cover_music", "continue_clip_id": running}, 400)["message"]
+        == "The clip has not finished generating yet."
+    )
     advance(client, 400)
-    other = client.post("/api/v1/sonic/create", json={**CREATE, "task_type": "cover_music",
-                                                      "continue_clip_id": running},
-                        headers={"Authorization": "Bearer someone-else"})
+    other = client.post(
+        "/api/v1/sonic/create",
+        json={**CREATE, "task_type": "cover_music", "continue_clip_id": running},
+        headers={"Authorization": "Bearer someone-else"},
+    )
     assert other.status_code == 400 and other.json()["message"] == "continue_clip_id not found."
     no_persona = create(client, {**CREATE, "task_type": "persona_music", "persona_id": "persona-x"}, 400)
     assert no_persona["message"] == "persona_id not found."
@@ -191,23 +211,29 @@ def test_persona_needs_a_clip_of_the_last_24_hours(client: httpx.Client) -> None
     assert old.status_code == 400 and old.json()["message"] == "The clip must be from the last 24 hours."
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({**CREATE, "mv": "sonic-v9"}, "The 'mv' field is invalid. The model should be 'sonic-v3-5' or 'sonic-v4'."),
-    ({**CREATE, "mv": "sonic-v4-5-all"}, "The 'mv' field is invalid."),
-    ({**CREATE, "custom_mode": "true"}, "The 'custom_mode' field should be boolean."),
-    ({**CREATE, "make_instrumental": "false"}, "The 'make_instrumental' field should be boolean."),
-    ({**CREATE, "title": "t" * 81}, "The title character length should be less than 80."),
-    ({**CREATE, "mv": "sonic-v3-5", "prompt": "p" * 3001}, "The prompt character length should be less than 3000."),
-    ({**CREATE, "mv": "sonic-v4", "tags": "t" * 201}, "The tags character length should be less than 200."),
-    ({**CREATE, "prompt": "p" * 5001}, "The prompt character length should be less than 5000."),
-    ({**CREATE, "style_weight": 1.01}, "style_weight: must be at most 1"),
-    ({**CREATE, "weirdness_constraint": -0.01}, "weirdness_constraint: must be at least 0"),
-    ({**CREATE, "task_type": "persona_music"}, "The 'persona_id' field is required when task_type = persona_music."),
-    ({**CREATE, "task_type": "remix_music"}, "task_type: 'remix_music' is not one of"),
-    ({"custom_mode": False, "mv": "sonic-v4-5"}, "gpt_description_prompt is required when custom_mode is false."),
-    ({"custom_mode": True}, "mv: is required"),
-    ({**CREATE, "task_type": "extend_music", "continue_clip_id": "x"}, "continue_at: is required"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({**CREATE, "mv": "sonic-v9"}, "The 'mv' field is invalid. The model should be 'sonic-v3-5' or 'sonic-v4'."),
+        ({**CREATE, "mv": "sonic-v4-5-all"}, "The 'mv' field is invalid."),
+        ({**CREATE, "custom_mode": "true"}, "The 'custom_mode' field should be boolean."),
+        ({**CREATE, "make_instrumental": "false"}, "The 'make_instrumental' field should be boolean."),
+        ({**CREATE, "title": "t" * 81}, "The title character length should be less than 80."),
+        ({**CREATE, "mv": "sonic-v3-5", "prompt": "p" * 3001}, "The prompt character length should be less than 3000."),
+        ({**CREATE, "mv": "sonic-v4", "tags": "t" * 201}, "The tags character length should be less than 200."),
+        ({**CREATE, "prompt": "p" * 5001}, "The prompt character length should be less than 5000."),
+        ({**CREATE, "style_weight": 1.01}, "style_weight: must be at most 1"),
+        ({**CREATE, "weirdness_constraint": -0.01}, "weirdness_constraint: must be at least 0"),
+        (
+            {**CREATE, "task_type": "persona_music"},
+            "The 'persona_id' field is required when task_type = persona_music.",
+        ),
+        ({**CREATE, "task_type": "remix_music"}, "task_type: 'remix_music' is not one of"),
+        ({"custom_mode": False, "mv": "sonic-v4-5"}, "gpt_description_prompt is required when custom_mode is false."),
+        ({"custom_mode": True}, "mv: is required"),
+        ({**CREATE, "task_type": "extend_music", "continue_clip_id": "x"}, "continue_at: is required"),
+    ],
+)
 def test_documented_validation_messages(client: httpx.Client, body: dict[str, Any], message: str) -> None:
     start = credits(client)
     payload = create(client, body, 400)
@@ -261,8 +287,9 @@ def test_persona_request_messages(client: httpx.Client) -> None:
 
 def test_sonic_errors_through_triggers(client: httpx.Client) -> None:
     start = credits(client)
-    moderated = client.post("/api/v1/sonic/create", json=CREATE,
-                            headers={"X-Mock-Scenario": "sonic.description_moderation"})
+    moderated = client.post(
+        "/api/v1/sonic/create", json=CREATE, headers={"X-Mock-Scenario": "sonic.description_moderation"}
+    )
     assert moderated.status_code == 403
     assert moderated.json()["message"] == "The song description needs moderation review."
     assert credits(client) == start  # debited, then refunded at once
@@ -270,8 +297,11 @@ def test_sonic_errors_through_triggers(client: httpx.Client) -> None:
     poor = create(client, CREATE, 403)
     assert poor["message"].startswith("The remaining credits are not enough.")
     assert_matches_spec("sonicCreate", 403, poor)
-    copyright_hit = client.post("/api/v1/sonic/upload", json={"url": "https://example.org/x.mp3"},
-                                headers={"X-Mock-Scenario": "sonic.audio_copyright"})
+    copyright_hit = client.post(
+        "/api/v1/sonic/upload",
+        json={"url": "https://example.org/x.mp3"},
+        headers={"X-Mock-Scenario": "sonic.audio_copyright"},
+    )
     assert copyright_hit.json()["message"] == "This audio matches an existing recording in our catalog."
     client.put(f"/_mock/keys/{KEY}", json={"credits": 500, "qps": 1}).raise_for_status()
     client.get("/api/v1/sonic/task/x")

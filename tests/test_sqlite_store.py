@@ -27,8 +27,15 @@ def store(path: str) -> Iterator[SqliteStore]:
 
 
 def record(n: int) -> dict[str, object]:
-    return {"instant": float(n), "method": "GET", "path": f"/p/{n}", "operation": "op", "status": 200,
-            "api_key": "k" if n % 2 else "other", "error_id": None}
+    return {
+        "instant": float(n),
+        "method": "GET",
+        "path": f"/p/{n}",
+        "operation": "op",
+        "status": 200,
+        "api_key": "k" if n % 2 else "other",
+        "error_id": None,
+    }
 
 
 def test_a_domain_error_commits_what_came_before_it_anything_else_rolls_back(store: SqliteStore) -> None:

@@ -14,14 +14,25 @@ ORDER = {Status.PENDING: 0, Status.RUNNING: 1, Status.SUCCEEDED: 2, Status.FAILE
 
 
 def make(seed: int = 1, profile: str = "realistic", failure: tuple[str, int] | None = None) -> Task:
-    return plan(task_id="t", family="nuro", api_key="k", now=1000.0, timing=TIMINGS[profile],
-                rng=random.Random(seed), result={}, failure=failure)
+    return plan(
+        task_id="t",
+        family="nuro",
+        api_key="k",
+        now=1000.0,
+        timing=TIMINGS[profile],
+        rng=random.Random(seed),
+        result={},
+        failure=failure,
+    )
 
 
 Action = tuple[str, float, int | None]
 actions = st.lists(
-    st.tuples(st.sampled_from(["wait", "wait", "wait", "fail", "complete"]),
-              st.floats(min_value=0, max_value=20), st.one_of(st.none(), st.integers(0, 99))),
+    st.tuples(
+        st.sampled_from(["wait", "wait", "wait", "fail", "complete"]),
+        st.floats(min_value=0, max_value=20),
+        st.one_of(st.none(), st.integers(0, 99)),
+    ),
     max_size=30,
 )
 

@@ -55,8 +55,9 @@ def receiver() -> Iterator[Receiver]:
 
 def verify(request: dict[str, Any], secret: str) -> dict[str, Any]:
     headers = request["headers"]
-    expected = hmac.new(secret.encode(), f"{headers['x-webhook-timestamp']}.".encode() + request["raw"],
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), f"{headers['x-webhook-timestamp']}.".encode() + request["raw"], hashlib.sha256
+    ).hexdigest()
     assert hmac.compare_digest(headers["x-webhook-signature"], f"sha256={expected}"), "bad signature"
     body: dict[str, Any] = json.loads(request["raw"])
     return body
@@ -70,8 +71,9 @@ def client(start_server: ServerFactory) -> Iterator[httpx.Client]:
 
 
 def test_sonic_events_signed_and_once(client: httpx.Client, receiver: Receiver) -> None:
-    task_id = client.post("/api/v1/sonic/create", json={**SONIC, "webhook_url": receiver.url,
-                                                        "webhook_secret": "s3cret"}).json()["task_id"]
+    task_id = client.post(
+        "/api/v1/sonic/create", json={**SONIC, "webhook_url": receiver.url, "webhook_secret": "s3cret"}
+    ).json()["task_id"]
     assert receiver.received == []
     advance(client, 60)  # running: streaming
     assert [r["headers"]["x-webhook-event"] for r in receiver.received] == ["song.streaming"]
@@ -88,13 +90,16 @@ def test_sonic_events_signed_and_once(client: httpx.Client, receiver: Receiver) 
     assert len(receiver.received) == 2  # each event once
     deliveries = client.get("/_mock/webhooks").json()["deliveries"]
     assert [(d["event"], d["state"], len(d["attempts"])) for d in deliveries] == [
-        ("song.streaming", "delivered", 1), ("song.completed", "delivered", 1)]
+        ("song.streaming", "delivered", 1),
+        ("song.completed", "delivered", 1),
+    ]
 
 
 def test_retries_with_backoff_keep_the_id(client: httpx.Client, receiver: Receiver) -> None:
     receiver.fail_first = 2
-    client.post("/api/v1/producer/create", json={"task_type": "create_music", "sound": "x",
-                                                 "webhook_url": receiver.url}).raise_for_status()
+    client.post(
+        "/api/v1/producer/create", json={"task_type": "create_music", "sound": "x", "webhook_url": receiver.url}
+    ).raise_for_status()
     advance(client, 60)
     assert len(receiver.received) == 1  # failed (500); next try in 2 s of virtual time
     advance(client, 1)
@@ -112,8 +117,11 @@ def test_retries_with_backoff_keep_the_id(client: httpx.Client, receiver: Receiv
 
 
 def test_failed_task_event(client: httpx.Client, receiver: Receiver) -> None:
-    client.post("/api/v1/sonic/create", json={**SONIC, "webhook_url": receiver.url, "webhook_secret": "s"},
-                headers={"X-Mock-Scenario": "sonic.generation_failed@20"}).raise_for_status()
+    client.post(
+        "/api/v1/sonic/create",
+        json={**SONIC, "webhook_url": receiver.url, "webhook_secret": "s"},
+        headers={"X-Mock-Scenario": "sonic.generation_failed@20"},
+    ).raise_for_status()
     advance(client, 400)
     events = [r["headers"]["x-webhook-event"] for r in receiver.received]
     assert events == ["song.streaming", "song.failed"]
@@ -123,8 +131,10 @@ def test_failed_task_event(client: httpx.Client, receiver: Receiver) -> None:
 
 
 def test_only_loopback_targets(client: httpx.Client) -> None:
-    client.post("/api/v1/producer/create", json={"task_type": "create_music", "sound": "x",
-                                                 "webhook_url": "http://203.0.113.9/hook"}).raise_for_status()
+    client.post(
+        "/api/v1/producer/create",
+        json={"task_type": "create_music", "sound": "x", "webhook_url": "http://203.0.113.9/hook"},
+    ).raise_for_status()
     advance(client, 60)
     delivery = client.get("/_mock/webhooks").json()["deliveries"][0]
     assert delivery["state"] == "blocked" and delivery["attempts"][0]["status"] is None
@@ -134,8 +144,9 @@ def test_only_loopback_targets(client: httpx.Client) -> None:
 def test_delivered_on_a_running_clock_too(start_server: ServerFactory, receiver: Receiver) -> None:
     server = start_server(clock="instant")
     with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer k"}) as c:
-        c.post("/api/v1/producer/create", json={"task_type": "create_music", "sound": "x",
-                                                "webhook_url": receiver.url}).raise_for_status()
+        c.post(
+            "/api/v1/producer/create", json={"task_type": "create_music", "sound": "x", "webhook_url": receiver.url}
+        ).raise_for_status()
         for _ in range(100):  # the dispatcher ticks every 50 ms of real time
             if receiver.received:
                 break

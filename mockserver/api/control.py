@@ -29,18 +29,30 @@ def _iso(instant: float | None) -> str | None:
 
 def _key_body(account: Account) -> dict[str, Any]:
     return {
-        "api_key": account.api_key, "credits": account.credits, "extra_credits": account.extra_credits,
-        "qps": account.qps, "queue_capacity": account.queue_capacity, "expires_at": _iso(account.expires_at),
-        "usage_limit": account.usage_limit, "usage": account.usage,
+        "api_key": account.api_key,
+        "credits": account.credits,
+        "extra_credits": account.extra_credits,
+        "qps": account.qps,
+        "queue_capacity": account.queue_capacity,
+        "expires_at": _iso(account.expires_at),
+        "usage_limit": account.usage_limit,
+        "usage": account.usage,
         "magic": magic_preset(account.api_key) is not None,
     }
 
 
 def _entry_body(entry: Entry) -> dict[str, Any]:
     return {
-        "seq": entry.seq, "api_key": entry.api_key, "reason": entry.reason, "credits": entry.credits,
-        "extra_credits": entry.extra_credits, "amount": entry.amount, "instant": format_instant(entry.instant),
-        "task_id": entry.task_id, "operation": entry.operation, "error_id": entry.error_id,
+        "seq": entry.seq,
+        "api_key": entry.api_key,
+        "reason": entry.reason,
+        "credits": entry.credits,
+        "extra_credits": entry.extra_credits,
+        "amount": entry.amount,
+        "instant": format_instant(entry.instant),
+        "task_id": entry.task_id,
+        "operation": entry.operation,
+        "error_id": entry.error_id,
     }
 
 
@@ -48,12 +60,18 @@ def _task_body(call: Call, task: Task) -> dict[str, Any]:
     view = task.view(call.state.clock.now())
     failure = task.failure
     return {
-        "task_id": task.id, "family": task.family, "api_key": task.api_key, "operation": task.operation,
-        "status": view.status.value, "progress": view.progress,
-        "created_at": format_instant(task.created_at), "started_at": format_instant(task.started_at),
+        "task_id": task.id,
+        "family": task.family,
+        "api_key": task.api_key,
+        "operation": task.operation,
+        "status": view.status.value,
+        "progress": view.progress,
+        "created_at": format_instant(task.created_at),
+        "started_at": format_instant(task.started_at),
         "ends_at": format_instant(task.ends_at),
-        "failure": None if failure is None else {
-            "error": failure.error_id, "at": format_instant(failure.at), "progress": failure.progress},
+        "failure": None
+        if failure is None
+        else {"error": failure.error_id, "at": format_instant(failure.at), "progress": failure.progress},
         "charged": {"credits": task.charged[0], "extra_credits": task.charged[1]},
         "refunded": call.state.store.refund_of(task.id) is not None,
     }
@@ -62,8 +80,10 @@ def _task_body(call: Call, task: Task) -> dict[str, Any]:
 def _task(call: Call) -> Task:
     task = call.state.store.get_task(call.request.path_params["task_id"])
     if task is None:
-        raise MockError(CATALOG["control.task_not_found"],
-                        f"No task {call.request.path_params['task_id']!r}; GET /_mock/tasks lists them")
+        raise MockError(
+            CATALOG["control.task_not_found"],
+            f"No task {call.request.path_params['task_id']!r}; GET /_mock/tasks lists them",
+        )
     return task
 
 
@@ -99,12 +119,24 @@ async def list_webhooks(call: Call) -> Response:
 
 async def list_errors(call: Call) -> Response:
     """The error catalog."""
-    return JSONResponse({"errors": [
-        {"id": e.id, "status": e.status, "type": e.type, "message": e.message, "refunds": e.refunds,
-         "task_failure": e.task_failure, "after_debit": e.after_debit, "operations": list(e.operations),
-         "source": e.source}
-        for e in CATALOG
-    ]})
+    return JSONResponse(
+        {
+            "errors": [
+                {
+                    "id": e.id,
+                    "status": e.status,
+                    "type": e.type,
+                    "message": e.message,
+                    "refunds": e.refunds,
+                    "task_failure": e.task_failure,
+                    "after_debit": e.after_debit,
+                    "operations": list(e.operations),
+                    "source": e.source,
+                }
+                for e in CATALOG
+            ]
+        }
+    )
 
 
 async def list_keys(call: Call) -> Response:
@@ -156,11 +188,17 @@ async def add_fault(call: Call) -> Response:
     op = call.state.spec.operations.get(operation)
     if op is None or op.spec_name == CONTROL_SPEC:
         products = sorted(o for o, v in call.state.spec.operations.items() if v.spec_name != CONTROL_SPEC)
-        raise MockError(CATALOG["request.validation"],
-                        f"operation: {operation!r} is not an operation of the API; one of {products}")
-    rule = call.state.faults.add(operation, body["error"], times=body.get("times"),
-                                 probability=body.get("probability"), api_key=body.get("api_key"),
-                                 at_progress=body.get("at_progress"))
+        raise MockError(
+            CATALOG["request.validation"], f"operation: {operation!r} is not an operation of the API; one of {products}"
+        )
+    rule = call.state.faults.add(
+        operation,
+        body["error"],
+        times=body.get("times"),
+        probability=body.get("probability"),
+        api_key=body.get("api_key"),
+        at_progress=body.get("at_progress"),
+    )
     return JSONResponse(rule.as_dict())
 
 
@@ -189,8 +227,10 @@ async def fail_task(call: Call) -> Response:
         spec = CATALOG.get(body["error"])
         if spec is None or not spec.task_failure or (spec.operations and task.operation not in spec.operations):
             allowed = [e.id for e in CATALOG if e.task_failure and (not e.operations or task.operation in e.operations)]
-            raise MockError(CATALOG["request.validation"],
-                            f"error: {body['error']!r} is not a failure of a {task.operation} task; one of {allowed}")
+            raise MockError(
+                CATALOG["request.validation"],
+                f"error: {body['error']!r} is not a failure of a {task.operation} task; one of {allowed}",
+            )
         try:
             updated = task.failed(call.state.clock.now(), spec.id, body.get("at_progress"))
         except TaskStateError as exc:
@@ -224,10 +264,21 @@ async def requests(call: Call) -> Response:
 def handlers() -> dict[str, Handler]:
     """The control-plane handlers by operationId."""
     return {
-        "mockReset": reset, "mockGetClock": get_clock, "mockAdvanceClock": advance_clock,
-        "mockListErrors": list_errors, "mockListKeys": list_keys, "mockGetKey": get_key, "mockPutKey": put_key,
-        "mockLedger": ledger, "mockListFaults": list_faults, "mockAddFault": add_fault,
-        "mockClearFaults": clear_faults, "mockListTasks": list_tasks, "mockGetTask": get_task,
-        "mockFailTask": fail_task, "mockCompleteTask": complete_task, "mockRequests": requests,
+        "mockReset": reset,
+        "mockGetClock": get_clock,
+        "mockAdvanceClock": advance_clock,
+        "mockListErrors": list_errors,
+        "mockListKeys": list_keys,
+        "mockGetKey": get_key,
+        "mockPutKey": put_key,
+        "mockLedger": ledger,
+        "mockListFaults": list_faults,
+        "mockAddFault": add_fault,
+        "mockClearFaults": clear_faults,
+        "mockListTasks": list_tasks,
+        "mockGetTask": get_task,
+        "mockFailTask": fail_task,
+        "mockCompleteTask": complete_task,
+        "mockRequests": requests,
         "mockListWebhooks": list_webhooks,
     }

@@ -48,8 +48,9 @@ def _clip_status(task: Task, index: int, now: float) -> Status:
 async def get_image(call: Call) -> Response:
     """``GET /cdn/image/<clip id>.png``: the clip's cover."""
     media_id, _ = _media(call, ".png")
-    return Response(images.cover_png(media_id), media_type="image/png",
-                    headers={"Cache-Control": "public, max-age=31536000"})
+    return Response(
+        images.cover_png(media_id), media_type="image/png", headers={"Cache-Control": "public, max-age=31536000"}
+    )
 
 
 async def get_audio(call: Call) -> Response:
@@ -68,8 +69,7 @@ async def get_audio(call: Call) -> Response:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     if call.request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="audio/wav")
-    return StreamingResponse(_stream(tune, start, end), status_code=status, headers=headers,
-                             media_type="audio/wav")
+    return StreamingResponse(_stream(tune, start, end), status_code=status, headers=headers, media_type="audio/wav")
 
 
 def handlers() -> dict[str, Handler]:

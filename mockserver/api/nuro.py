@@ -67,7 +67,11 @@ async def create(call: Call) -> Response:
     if violations:
         raise MockError(CATALOG["request.validation"], "; ".join(map(str, violations)))
     task = service.create_task(
-        state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key, forced=forced,
+        state,
+        family=FAMILY,
+        operation_id=call.op.operation_id,
+        api_key=api_key,
+        forced=forced,
         result_for=lambda task_id: state.nuro.result_for(task_id, body, schema),
         upstream_check=lambda: state.nuro.check_language(body),
     )

@@ -36,9 +36,14 @@ async def create(call: Call) -> Response:
         state.webhooks.watch(task, body, "producer", call.base_url)
 
     task = service.create_task(
-        state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key, forced=forced,
+        state,
+        family=FAMILY,
+        operation_id=call.op.operation_id,
+        api_key=api_key,
+        forced=forced,
         # the clip id is drawn inside the create's transaction, with the task id
-        result_for=lambda task_id: state.producer.result_for(task_id, state.ids.new_id(), body), on_created=created,
+        result_for=lambda task_id: state.producer.result_for(task_id, state.ids.new_id(), body),
+        on_created=created,
     )
     return JSONResponse({"message": "success", "task_id": task.id})
 
@@ -46,8 +51,9 @@ async def create(call: Call) -> Response:
 async def get_task(call: Call) -> Response:
     """``GET /api/v1/producer/task/{task_id}``."""
     task, refund = call.read_task(FAMILY)
-    return JSONResponse(producer.task_body(task, call.state.clock.now(), call.base_url, refund,
-                                           format_instant(task.created_at)))
+    return JSONResponse(
+        producer.task_body(task, call.state.clock.now(), call.base_url, refund, format_instant(task.created_at))
+    )
 
 
 async def studio(call: Call) -> Response:

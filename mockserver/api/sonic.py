@@ -55,7 +55,10 @@ async def create(call: Call) -> Response:
         state.webhooks.watch(task, body, "suno", call.base_url)
 
     task = service.create_task(
-        state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key,
+        state,
+        family=FAMILY,
+        operation_id=call.op.operation_id,
+        api_key=api_key,
         forced=call.request.state.forced,
         result_for=result_for,
         cost=state.config.cost(call.op.operation_id, state.sonic.cost_variant(body)),
@@ -79,8 +82,12 @@ def _public(url: str) -> bool:
     """Whether the vendor could fetch ``url`` (the mock never does): http(s) on a public host."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host or host == "localhost" or host.endswith(
-            (".local", ".internal", ".localhost")):
+    if (
+        parts.scheme not in ("http", "https")
+        or not host
+        or host == "localhost"
+        or host.endswith((".local", ".internal", ".localhost"))
+    ):
         return False
     try:
         address = ipaddress.ip_address(host)
@@ -103,8 +110,15 @@ async def upload(call: Call) -> Response:
         state.store.put_clip(Clip(clip_id, api_key, state.clock.now(), round(seconds, 2), "uploaded"))
         return clip_id
 
-    clip_id = service.billed(state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key,
-                             forced=call.request.state.forced, work=register, queued=False)
+    clip_id = service.billed(
+        state,
+        family=FAMILY,
+        operation_id=call.op.operation_id,
+        api_key=api_key,
+        forced=call.request.state.forced,
+        work=register,
+        queued=False,
+    )
     return JSONResponse({"code": 200, "clip_id": clip_id, "message": "success"})
 
 
@@ -122,8 +136,15 @@ async def persona(call: Call) -> Response:
         state.store.put_persona(Persona(persona_id, api_key, str(body["name"]), clip.clip_id, now))
         return persona_id
 
-    persona_id = service.billed(state, family=FAMILY, operation_id=call.op.operation_id, api_key=api_key,
-                                forced=call.request.state.forced, work=make, queued=False)
+    persona_id = service.billed(
+        state,
+        family=FAMILY,
+        operation_id=call.op.operation_id,
+        api_key=api_key,
+        forced=call.request.state.forced,
+        work=make,
+        queued=False,
+    )
     return JSONResponse({"code": 200, "persona_id": persona_id, "message": "success"})
 
 
@@ -135,13 +156,24 @@ async def lyrics(call: Call) -> Response:
     for variant in ("Whisper of", "Midnight"):
         word = topic.split()[-1].capitalize() if topic.split() else "Song"
         title = f"{variant} {word}"
-        results.append({"title": title, "lyrics": (
-            f"[Verse]\n{topic.capitalize()}, all I can see\nIt follows the light and it follows me\n\n"
-            f"[Chorus]\n{title}, {title.lower()}\nSing it again till the night is through")})
+        results.append(
+            {
+                "title": title,
+                "lyrics": (
+                    f"[Verse]\n{topic.capitalize()}, all I can see\nIt follows the light and it follows me\n\n"
+                    f"[Chorus]\n{title}, {title.lower()}\nSing it again till the night is through"
+                ),
+            }
+        )
     return JSONResponse({"code": 200, "results": results, "message": "success"})
 
 
 def handlers() -> dict[str, Handler]:
     """The Sonic handlers by operationId."""
-    return {"sonicCreate": create, "sonicGetTask": get_task, "sonicUpload": upload, "sonicPersona": persona,
-            "sonicLyrics": lyrics}
+    return {
+        "sonicCreate": create,
+        "sonicGetTask": get_task,
+        "sonicUpload": upload,
+        "sonicPersona": persona,
+        "sonicLyrics": lyrics,
+    }

@@ -211,8 +211,11 @@ class MemoryStore:
 
     def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
         """Deliveries, oldest first."""
-        return [d for d in self._deliveries.values()
-                if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)]
+        return [
+            d
+            for d in self._deliveries.values()
+            if (task_id is None or d.task_id == task_id) and (state is None or d.state == state)
+        ]
 
     def due_deliveries(self, now: float) -> list[Delivery]:
         """Pending deliveries due by ``now``."""

@@ -114,11 +114,26 @@ CREATE TABLE deliveries (
     state TEXT NOT NULL, next_at REAL NOT NULL, attempts TEXT NOT NULL);
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
 """
-TABLES = ("meta", "sequences", "clock", "tasks", "clips", "personas", "accounts", "ledger", "journal", "qps",
-          "faults", "watches", "deliveries")
+TABLES = (
+    "meta",
+    "sequences",
+    "clock",
+    "tasks",
+    "clips",
+    "personas",
+    "accounts",
+    "ledger",
+    "journal",
+    "qps",
+    "faults",
+    "watches",
+    "deliveries",
+)
 
-_TASK_COLUMNS = ("id, family, api_key, created_at, started_at, ends_at, result, failure_error, failure_at, "
-                 "failure_progress, operation, charged_credits, charged_extra")
+_TASK_COLUMNS = (
+    "id, family, api_key, created_at, started_at, ends_at, result, failure_error, failure_at, "
+    "failure_progress, operation, charged_credits, charged_extra"
+)
 _PUT_TASK = (
     f"INSERT INTO tasks ({_TASK_COLUMNS}, open, unsettled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
     "ON CONFLICT (id) DO UPDATE SET family = excluded.family, api_key = excluded.api_key, "
@@ -126,24 +141,30 @@ _PUT_TASK = (
     "result = excluded.result, failure_error = excluded.failure_error, failure_at = excluded.failure_at, "
     "failure_progress = excluded.failure_progress, operation = excluded.operation, "
     "charged_credits = excluded.charged_credits, charged_extra = excluded.charged_extra, open = 1, "
-    "unsettled = excluded.unsettled")
+    "unsettled = excluded.unsettled"
+)
 _GET_TASK = f"SELECT {_TASK_COLUMNS} FROM tasks WHERE id = ?"
-_ACCOUNT_COLUMNS = ("api_key, credits, extra_credits, qps, queue_capacity, expires_at, usage_limit, usage, "
-                    "invalid_signature")
+_ACCOUNT_COLUMNS = (
+    "api_key, credits, extra_credits, qps, queue_capacity, expires_at, usage_limit, usage, invalid_signature"
+)
 _PUT_ACCOUNT = (
     f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (api_key) DO UPDATE SET credits = excluded.credits, extra_credits = excluded.extra_credits, "
     "qps = excluded.qps, queue_capacity = excluded.queue_capacity, expires_at = excluded.expires_at, "
-    "usage_limit = excluded.usage_limit, usage = excluded.usage, invalid_signature = excluded.invalid_signature")
+    "usage_limit = excluded.usage_limit, usage = excluded.usage, invalid_signature = excluded.invalid_signature"
+)
 _ENTRY_COLUMNS = "seq, api_key, reason, credits, extra_credits, instant, task_id, operation, error_id"
-_ADD_ENTRY = ("INSERT INTO ledger (api_key, reason, credits, extra_credits, instant, task_id, operation, error_id) "
-              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_ADD_ENTRY = (
+    "INSERT INTO ledger (api_key, reason, credits, extra_credits, instant, task_id, operation, error_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _JOURNAL_COLUMNS = ("instant", "method", "path", "operation", "status", "api_key", "error_id")
 _ADD_JOURNAL = f"INSERT INTO journal ({', '.join(_JOURNAL_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_NEXT = ("INSERT INTO sequences (name, value) VALUES (?, 1) "
-         "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value")
-_RESERVE = ("INSERT INTO sequences (name, value) VALUES (?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+_NEXT = (
+    "INSERT INTO sequences (name, value) VALUES (?, 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
+)
+_RESERVE = "INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
 #: The API request the running code serves (see :meth:`SqliteStore.request`): an identity, or None.
 _REQUEST: ContextVar[object | None] = ContextVar("musicapi_mock_request", default=None)
 #: Exclusive mode: sequence numbers reserved in the file at a time.
@@ -152,15 +173,39 @@ _DELIVERY_COLUMNS = "id, task_id, platform, event, url, body, due, secret, state
 _PUT_DELIVERY = (
     f"INSERT INTO deliveries ({_DELIVERY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (id) DO UPDATE SET state = excluded.state, next_at = excluded.next_at, "
-    "attempts = excluded.attempts")
+    "attempts = excluded.attempts"
+)
 
 
 def _task(row: tuple[Any, ...]) -> Task:
-    (task_id, family, api_key, created_at, started_at, ends_at, result, failure_error, failure_at,
-     failure_progress, operation, charged_credits, charged_extra) = row
+    (
+        task_id,
+        family,
+        api_key,
+        created_at,
+        started_at,
+        ends_at,
+        result,
+        failure_error,
+        failure_at,
+        failure_progress,
+        operation,
+        charged_credits,
+        charged_extra,
+    ) = row
     failure = None if failure_error is None else Failure(failure_error, failure_at, failure_progress)
-    return Task(task_id, family, api_key, created_at, started_at, ends_at, orjson.loads(result), failure,
-                operation, (charged_credits, charged_extra))
+    return Task(
+        task_id,
+        family,
+        api_key,
+        created_at,
+        started_at,
+        ends_at,
+        orjson.loads(result),
+        failure,
+        operation,
+        (charged_credits, charged_extra),
+    )
 
 
 def _account(row: tuple[Any, ...]) -> Account:
@@ -175,8 +220,19 @@ def _entry(row: tuple[Any, ...]) -> Entry:
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
     delivery_id, task_id, platform, event, url, body, due, secret, state, next_at, attempts = row
-    return Delivery(delivery_id, task_id, platform, event, url, body, due, secret, state, next_at,
-                    [Attempt(*attempt) for attempt in orjson.loads(attempts)])
+    return Delivery(
+        delivery_id,
+        task_id,
+        platform,
+        event,
+        url,
+        body,
+        due,
+        secret,
+        state,
+        next_at,
+        [Attempt(*attempt) for attempt in orjson.loads(attempts)],
+    )
 
 
 def _fault(row: tuple[Any, ...]) -> FaultRule:
@@ -283,8 +339,10 @@ class SqliteStore:
             self._prepare()
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
-                raise ConfigError(f"state file {self.path} is in use by another process (a running "
-                                  "musicapi-mock? several workers share one file with --workers N)") from None
+                raise ConfigError(
+                    f"state file {self.path} is in use by another process (a running "
+                    "musicapi-mock? several workers share one file with --workers N)"
+                ) from None
             raise ConfigError(f"state file {self.path}: not a usable musicapi-mock state file ({exc})") from None
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"state file {self.path}: not a usable musicapi-mock state file ({exc})") from None
@@ -306,8 +364,10 @@ class SqliteStore:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
-                raise ConfigError(f"state file {self.path}: written by another version of musicapi-mock "
-                                  f"(schema {version}, this one reads {SCHEMA_VERSION})")
+                raise ConfigError(
+                    f"state file {self.path}: written by another version of musicapi-mock "
+                    f"(schema {version}, this one reads {SCHEMA_VERSION})"
+                )
 
     def _begin(self) -> None:
         """Start the outermost transaction: the workers' lock first, then SQLite's write lock."""
@@ -413,11 +473,25 @@ class SqliteStore:
         failure = task.failure
         charged = task.charged
         unsettled = failure is not None and any(charged) and self.refund_of(task.id) is None
-        self._write(_PUT_TASK, (
-            task.id, task.family, task.api_key, task.created_at, task.started_at, task.ends_at,
-            orjson.dumps(task.result), None if failure is None else failure.error_id,
-            None if failure is None else failure.at, None if failure is None else failure.progress,
-            task.operation, charged[0], charged[1], int(unsettled)))
+        self._write(
+            _PUT_TASK,
+            (
+                task.id,
+                task.family,
+                task.api_key,
+                task.created_at,
+                task.started_at,
+                task.ends_at,
+                orjson.dumps(task.result),
+                None if failure is None else failure.error_id,
+                None if failure is None else failure.at,
+                None if failure is None else failure.progress,
+                task.operation,
+                charged[0],
+                charged[1],
+                int(unsettled),
+            ),
+        )
 
     def get_task(self, task_id: str) -> Task | None:
         """A task by id, or None."""
@@ -434,8 +508,9 @@ class SqliteStore:
         if api_key is None:
             rows = self._conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks ORDER BY rowid").fetchall()
         else:
-            rows = self._conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks WHERE api_key = ? ORDER BY rowid",
-                                      (api_key,)).fetchall()
+            rows = self._conn.execute(
+                f"SELECT {_TASK_COLUMNS} FROM tasks WHERE api_key = ? ORDER BY rowid", (api_key,)
+            ).fetchall()
         return map(_task, rows)
 
     def open_task_ids(self, api_key: str) -> list[str]:
@@ -451,15 +526,25 @@ class SqliteStore:
 
     def unsettled_task_ids(self, api_key: str) -> list[str]:
         """A key's charged tasks with a planned failure and no refund yet."""
-        rows = self._conn.execute("SELECT id FROM tasks WHERE api_key = ? AND unsettled = 1 ORDER BY rowid",
-                                  (api_key,))
+        rows = self._conn.execute("SELECT id FROM tasks WHERE api_key = ? AND unsettled = 1 ORDER BY rowid", (api_key,))
         return [row[0] for row in rows]
 
     def put_clip(self, clip: Clip) -> None:
         """Register a clip."""
-        self._write("INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-            clip.clip_id, clip.api_key, clip.created_at, clip.duration, clip.kind, clip.task_id, clip.index,
-            clip.extends, clip.continue_at))
+        self._write(
+            "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                clip.clip_id,
+                clip.api_key,
+                clip.created_at,
+                clip.duration,
+                clip.kind,
+                clip.task_id,
+                clip.index,
+                clip.extends,
+                clip.continue_at,
+            ),
+        )
 
     def get_clip(self, clip_id: str) -> Clip | None:
         """A clip by id, or None."""
@@ -468,8 +553,10 @@ class SqliteStore:
 
     def put_persona(self, persona: Persona) -> None:
         """Store a persona."""
-        self._write("INSERT OR REPLACE INTO personas VALUES (?, ?, ?, ?, ?)", (
-            persona.persona_id, persona.api_key, persona.name, persona.clip_id, persona.created_at))
+        self._write(
+            "INSERT OR REPLACE INTO personas VALUES (?, ?, ?, ?, ?)",
+            (persona.persona_id, persona.api_key, persona.name, persona.clip_id, persona.created_at),
+        )
 
     def get_persona(self, persona_id: str) -> Persona | None:
         """A persona by id, or None."""
@@ -493,9 +580,20 @@ class SqliteStore:
 
     def put_account(self, account: Account) -> None:
         """Insert or replace an account (keeping its place in :meth:`accounts`)."""
-        self._write(_PUT_ACCOUNT, (
-            account.api_key, account.credits, account.extra_credits, account.qps, account.queue_capacity,
-            account.expires_at, account.usage_limit, account.usage, int(account.invalid_signature)))
+        self._write(
+            _PUT_ACCOUNT,
+            (
+                account.api_key,
+                account.credits,
+                account.extra_credits,
+                account.qps,
+                account.queue_capacity,
+                account.expires_at,
+                account.usage_limit,
+                account.usage,
+                int(account.invalid_signature),
+            ),
+        )
         if not self.shared:
             self._accounts[account.api_key] = account
 
@@ -506,29 +604,50 @@ class SqliteStore:
     def add_entry(self, entry: Entry) -> Entry:
         """Append a ledger entry; its ``seq`` is its row number. A second refund of a task is refused."""
         with self._transaction:
-            cursor = self._conn.execute(_ADD_ENTRY, (
-                entry.api_key, entry.reason, entry.credits, entry.extra_credits, entry.instant, entry.task_id,
-                entry.operation, entry.error_id))
+            cursor = self._conn.execute(
+                _ADD_ENTRY,
+                (
+                    entry.api_key,
+                    entry.reason,
+                    entry.credits,
+                    entry.extra_credits,
+                    entry.instant,
+                    entry.task_id,
+                    entry.operation,
+                    entry.error_id,
+                ),
+            )
             if entry.reason == "refund" and entry.task_id is not None:
                 self._conn.execute("UPDATE tasks SET unsettled = 0 WHERE id = ?", (entry.task_id,))
         seq = cursor.lastrowid
         assert seq is not None
-        return Entry(seq, entry.api_key, entry.reason, entry.credits, entry.extra_credits, entry.instant,
-                     entry.task_id, entry.operation, entry.error_id)
+        return Entry(
+            seq,
+            entry.api_key,
+            entry.reason,
+            entry.credits,
+            entry.extra_credits,
+            entry.instant,
+            entry.task_id,
+            entry.operation,
+            entry.error_id,
+        )
 
     def entries(self, api_key: str | None = None) -> list[Entry]:
         """Ledger entries, oldest first."""
         if api_key is None:
             rows = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM ledger ORDER BY seq").fetchall()
         else:
-            rows = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE api_key = ? ORDER BY seq",
-                                      (api_key,)).fetchall()
+            rows = self._conn.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE api_key = ? ORDER BY seq", (api_key,)
+            ).fetchall()
         return [_entry(row) for row in rows]
 
     def refund_of(self, task_id: str) -> Entry | None:
         """The refund entry of a task, if any."""
-        row = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE task_id = ? AND reason = 'refund'",
-                                 (task_id,)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE task_id = ? AND reason = 'refund'", (task_id,)
+        ).fetchone()
         return None if row is None else _entry(row)
 
     # --- the request journal --------------------------------------------------------------------------
@@ -579,8 +698,10 @@ class SqliteStore:
     def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Recorded requests, oldest first: the last ``limit`` of the last ``journal_size``."""
         self.flush()
-        sql = (f"SELECT {', '.join(_JOURNAL_COLUMNS)}, seq FROM journal "
-               "WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - ?")
+        sql = (
+            f"SELECT {', '.join(_JOURNAL_COLUMNS)}, seq FROM journal "
+            "WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - ?"
+        )
         params: tuple[Any, ...] = (self._journal_size,)
         if api_key is not None:
             sql += " AND api_key = ?"
@@ -607,8 +728,9 @@ class SqliteStore:
 
     def put_clock_state(self, state: ClockState) -> None:
         """Replace the virtual clock's state."""
-        self._write("INSERT OR REPLACE INTO clock (id, offset, frozen_at) VALUES (0, ?, ?)",
-                    (state.offset, state.frozen_at))
+        self._write(
+            "INSERT OR REPLACE INTO clock (id, offset, frozen_at) VALUES (0, ?, ?)", (state.offset, state.frozen_at)
+        )
         if not self.shared:
             self._clock = state
 
@@ -647,18 +769,28 @@ class SqliteStore:
         cursor = self._write(
             "INSERT INTO faults (operation, error_id, times, probability, api_key, at_progress, hits) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (rule.operation, rule.error_id, rule.times, rule.probability, rule.api_key, rule.at_progress, rule.hits))
+            (rule.operation, rule.error_id, rule.times, rule.probability, rule.api_key, rule.at_progress, rule.hits),
+        )
         assert cursor.lastrowid is not None
         self._faults = None
-        return FaultRule(cursor.lastrowid, rule.operation, rule.error_id, rule.times, rule.probability,
-                         rule.api_key, rule.at_progress, rule.hits)
+        return FaultRule(
+            cursor.lastrowid,
+            rule.operation,
+            rule.error_id,
+            rule.times,
+            rule.probability,
+            rule.api_key,
+            rule.at_progress,
+            rule.hits,
+        )
 
     def fault_rules(self) -> list[FaultRule]:
         """Every fault rule, oldest first."""
         if self._faults is not None:
             return list(self._faults)
-        rows = self._conn.execute("SELECT id, operation, error_id, times, probability, api_key, at_progress, hits "
-                                  "FROM faults ORDER BY id").fetchall()
+        rows = self._conn.execute(
+            "SELECT id, operation, error_id, times, probability, api_key, at_progress, hits FROM faults ORDER BY id"
+        ).fetchall()
         rules = [_fault(row) for row in rows]
         if not self.shared:
             self._faults = rules
@@ -684,13 +816,16 @@ class SqliteStore:
         self._write(
             "INSERT INTO watches (task_id, url, secret, platform, base_url, sent) VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (task_id) DO UPDATE SET sent = excluded.sent",
-            (watch.task_id, watch.url, watch.secret, watch.platform, watch.base_url, ",".join(sorted(watch.sent))))
+            (watch.task_id, watch.url, watch.secret, watch.platform, watch.base_url, ",".join(sorted(watch.sent))),
+        )
 
     def watches(self) -> list[Watch]:
         """Every watch, oldest first."""
         rows = self._conn.execute("SELECT task_id, url, secret, platform, base_url, sent FROM watches ORDER BY rowid")
-        return [Watch(task_id, url, secret, platform, base_url, set(filter(None, sent.split(","))))
-                for task_id, url, secret, platform, base_url, sent in rows]
+        return [
+            Watch(task_id, url, secret, platform, base_url, set(filter(None, sent.split(","))))
+            for task_id, url, secret, platform, base_url, sent in rows
+        ]
 
     def drop_watch(self, task_id: str) -> None:
         """Forget a task's watch."""
@@ -699,9 +834,22 @@ class SqliteStore:
     def put_delivery(self, delivery: Delivery) -> None:
         """Insert a delivery, or update its state, next attempt and attempts."""
         attempts = orjson.dumps([[a.instant, a.status, a.error] for a in delivery.attempts])
-        self._write(_PUT_DELIVERY, (
-            delivery.id, delivery.task_id, delivery.platform, delivery.event, delivery.url, delivery.body,
-            delivery.due, delivery.secret, delivery.state, delivery.next_at, attempts))
+        self._write(
+            _PUT_DELIVERY,
+            (
+                delivery.id,
+                delivery.task_id,
+                delivery.platform,
+                delivery.event,
+                delivery.url,
+                delivery.body,
+                delivery.due,
+                delivery.secret,
+                delivery.state,
+                delivery.next_at,
+                attempts,
+            ),
+        )
 
     def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
         """Deliveries (all, a task's, or those in one state), oldest first."""
@@ -717,8 +865,9 @@ class SqliteStore:
 
     def due_deliveries(self, now: float) -> list[Delivery]:
         """Pending deliveries due by ``now``, oldest first."""
-        rows = self._conn.execute(f"SELECT {_DELIVERY_COLUMNS} FROM deliveries "
-                                  "WHERE state = 'pending' AND next_at <= ? ORDER BY seq", (now,)).fetchall()
+        rows = self._conn.execute(
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY seq", (now,)
+        ).fetchall()
         return [_delivery(row) for row in rows]
 
     # --- life cycle -------------------------------------------------------------------------------------
