@@ -4,8 +4,8 @@
 
 Builds the real app with ``mockserver.app.create_app`` (``--clock instant --nuro legacy``, so every
 stored task is already ``succeeded``), inserts N tasks through the same call the Nuro create handler
-makes — ``mockserver.service.create_task(state, family="nuro", ..., result_for=lambda task_id:
-state.nuro.result_for(task_id, body, schema))`` (or ``state.new_task`` on older trees) — cycling over
+makes — ``with billing.charge(...) as paid: tasks.start_task(ctx, paid, ..., result=rules.result_for(...))``
+— cycling over
 the benchmark's create bodies, writes a uniform random sample of the ids, prints how long population
 took, then serves like ``musicapi-mock serve``. One API key owns every task; it starts with enough
 credits to pay for all of them, so the ledger holds one debit per task, as after N HTTP creates.
@@ -33,12 +33,11 @@ from workload import API_KEY, CREATE_BODIES, write_ids_file
 
 from mockserver.app import create_app
 from mockserver.config import Config, NuroMode
-from mockserver.state import MockState
-
-try:
-    from mockserver import service
-except ImportError:  # trees before the service layer
-    service = None  # type: ignore[assignment]
+from mockserver.engine.billing import charge
+from mockserver.engine.records import Task
+from mockserver.engine.tasks import start_task
+from mockserver.families.nuro.family import NuroFamily
+from mockserver.mock import Mock
 
 EXIT_OVER_BUDGET = 3
 #: Tasks inserted before projecting the total population time.
@@ -65,19 +64,19 @@ def bench_config(seed: int, port: int = 0) -> Config:
     return config
 
 
-def build_app(seed: int, port: int = 0) -> tuple[Starlette, MockState]:
+def build_app(seed: int, port: int = 0) -> tuple[Starlette, Mock]:
     """The real mock app (instant clock, legacy Nuro) and its state."""
     app = create_app(bench_config(seed, port))
-    state: MockState = app.state.mock
+    state: Mock = app.state.mock
     return app, state
 
 
-def build_state(seed: int) -> MockState:
+def build_state(seed: int) -> Mock:
     """Only the state (for scripts that measure the store without serving)."""
     return build_app(seed)[1]
 
 
-def prepare_bodies(state: MockState) -> list[Prepared]:
+def prepare_bodies(state: Mock) -> list[Prepared]:
     """Each benchmark body with its schema, selected exactly as ``Call.body`` does."""
     validator = state.spec.operations["nuroCreate"].body
     assert validator is not None, "nuroCreate has no request body schema"
@@ -89,33 +88,23 @@ def prepare_bodies(state: MockState) -> list[Prepared]:
     return prepared
 
 
-def _result_factory(state: MockState, item: Prepared) -> Callable[[str], Mapping[str, Any]]:
-    return lambda task_id: state.nuro.result_for(task_id, item.body, item.schema)
+def task_creator(state: Mock) -> Callable[[Prepared], Task]:
+    """A function storing one task for a prepared body, by the create handler's own calls."""
+    nuro = next(entry.tasks for entry in state.families if entry.name == "nuro")
+    assert isinstance(nuro, NuroFamily)
+    rules, errors, timing, ctx = nuro.rules, nuro.errors, nuro.timing(state.config.clock), state.ctx
 
-
-def task_creator(state: MockState) -> Callable[[Prepared], Any]:
-    """A function storing one task for a prepared body, by the create handler's own call."""
-    create_task = getattr(service, "create_task", None) if service is not None else None
-    if create_task is None:  # older trees: the handler called state.new_task directly
-        new_task = getattr(state, "new_task")  # noqa: B009 (absent on current trees)
-        return lambda item: new_task("nuro", API_KEY, _result_factory(state, item))
-
-    def create(item: Prepared) -> Any:
-        return create_task(
-            state,
-            family="nuro",
-            operation_id="nuroCreate",
-            api_key=API_KEY,
-            forced=None,
-            result_for=_result_factory(state, item),
-            upstream_check=lambda: state.nuro.check_language(item.body),
-        )
+    def create(item: Prepared) -> Task:
+        with charge(ctx, errors, "nuroCreate", API_KEY, forced=None) as paid:
+            rules.check_language(item.body)
+            result = rules.result_for(paid.ref_id, item.body, item.schema)
+            return start_task(ctx, paid, family="nuro", timing=timing, result=result)
 
     return create
 
 
 def insert_tasks(
-    state: MockState,
+    state: Mock,
     count: int,
     *,
     sample: int = 0,

@@ -29,7 +29,7 @@ _LINE = re.compile(r":\d+\)$")
 
 
 def function_of(frame: str) -> str:
-    """``create (mockserver/api/nuro.py:62)`` → ``create (mockserver/api/nuro.py)``."""
+    """``create (mockserver/families/nuro/handlers.py:62)`` → ``create (mockserver/families/nuro/handlers.py)``."""
     return _LINE.sub(")", frame)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from populated_server import build_state, insert_tasks
 from workload import CREATE_BODIES
 
-from mockserver.tasks import Task
+from mockserver.engine.records import Task
 
 
 def deep_size(obj: Any, seen: set[int] | None = None) -> int:

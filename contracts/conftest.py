@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from contracts.session import ContractSession, ContractSetupError, Options, current, install
-from mockserver.sabotage import FAULTS
+from mockserver.testing import FAULTS
 
 COST: pytest.StashKey[int | None] = pytest.StashKey()
 #: Test functions whose cost depends on the operation of each parametrized item.

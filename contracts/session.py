@@ -6,7 +6,7 @@ Three target modes, chosen by options (pytest options or environment variables):
 * **own mocks** (default): the suite starts real mock servers on 127.0.0.1 (uvicorn in threads, manual
   clock) and stops them at the end — a Nuro ``legacy`` mock (the main target), a default mock where Nuro
   answers 410, and a mock with a Nuro sunset for the retirement transition. ``--mock-fault NAME``
-  (``MUSICAPI_MOCK_FAULTS``) starts all of them with deliberate faults (``mockserver.sabotage``).
+  (``MUSICAPI_MOCK_FAULTS``) starts all of them with deliberate faults (``mockserver.http.sabotage``).
 * **a mock you started** (``--mock-url URL`` / ``MUSICAPI_MOCK_URL``): control plane available; the suite
   never resets it and works with its own keys; Nuro's mode is detected.
 * **live** (``--base-url URL --api-key KEY`` / ``MUSICAPI_BASE_URL``, ``MUSICAPI_API_KEY``): no control
@@ -28,8 +28,8 @@ import orjson
 
 from contracts.budget import CreditGuard, Pricing, json_body
 from contracts.families import RefusalPolicy, product_operations
+from mockserver.catalog import CATALOG
 from mockserver.config import DEFAULT_COSTS, Config, NuroMode
-from mockserver.errors import CATALOG
 from mockserver.spec import ApiSpec, SchemaValidator, resolve_refs
 
 Mode = Literal["own", "mock-url", "live"]
@@ -95,7 +95,7 @@ class Options:
             )
         if self.max_credits is not None and self.max_credits < 0:
             raise ContractSetupError("--max-credits must be 0 or more")
-        from mockserver.sabotage import FAULTS
+        from mockserver.testing import FAULTS
 
         unknown = sorted(set(self.mock_faults) - set(FAULTS))
         if unknown:

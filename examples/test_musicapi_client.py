@@ -23,7 +23,10 @@ LYRICS = "[Verse]\nStars they shine above me\n[Chorus]\nStarry night"
 
 @pytest.fixture
 def client(musicapi_mock: MockServer) -> Iterator[MusicApiClient]:
-    with MusicApiClient(musicapi_mock.url, musicapi_mock.api_key, sleep=musicapi_mock.advance) as c:
+    def sleep(seconds: float) -> None:  # the client waits on the mock's virtual clock
+        musicapi_mock.advance(seconds)
+
+    with MusicApiClient(musicapi_mock.url, musicapi_mock.api_key or "", sleep=sleep) as c:
         yield c
 
 

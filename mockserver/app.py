@@ -1,4 +1,9 @@
-"""``create_app``: an ASGI app whose routes are the operations of the specs in ``openapi/``."""
+"""``create_app``: an ASGI app whose routes are the operations of the specs in ``openapi/``.
+
+Every operation of the specs must have a handler and every handler an operation (checked at start-up).
+Starlette tries routes in order, one regex each, so the product's create and poll routes go first and
+the control plane and media last (that alone took a sixth of a create's time).
+"""
 
 from __future__ import annotations
 
@@ -7,51 +12,60 @@ import time
 from collections.abc import Mapping
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockserver.api import account, control, media, nuro, producer, sonic
 from mockserver.clock import TimeSource
-from mockserver.config import Config, ConfigError
-from mockserver.errors import MockError
-from mockserver.http import (
-    Handler,
-    JSONResponse,
-    endpoint,
-    http_exception_handler,
-    mock_error_handler,
-    unexpected_error_handler,
-)
+from mockserver.config import Config
+from mockserver.control import ControlHandlers
+from mockserver.engine.family import ErrorFormat
+from mockserver.engine.webhooks import Sender
+from mockserver.errors import ConfigError
+from mockserver.http.call import Handler
+from mockserver.http.endpoint import endpoint
+from mockserver.http.errors import PathFormats, exception_handlers
+from mockserver.http.responses import JSONResponse
+from mockserver.media.handlers import MediaHandlers
+from mockserver.mock import Mock
 from mockserver.spec import CONTROL_SPEC, ApiSpec, SpecError
-from mockserver.state import MockState
+
+#: The families of the mock's own API (tags of mock-control.yaml); they answer in the mock's error format.
+OWN_FAMILIES = ("control", "media")
 
 
-def all_handlers() -> dict[str, Handler]:
+def all_handlers(mock: Mock) -> dict[str, Handler]:
     """Every implemented operation's handler, by operationId."""
-    return {
-        **nuro.handlers(),
-        **sonic.handlers(),
-        **producer.handlers(),
-        **account.handlers(),
-        **control.handlers(),
-        **media.handlers(),
-    }
+    handlers: dict[str, Handler] = {}
+    for entry in mock.families:
+        handlers.update(entry.handlers(mock.ctx, mock.webhooks))
+    handlers.update(ControlHandlers(mock.ctx, mock.spec, mock.webhooks, mock.reset).routes())
+    handlers.update(MediaHandlers(mock.ctx, mock.webhooks.families).routes())
+    return handlers
 
 
-def _routes(state: MockState, handlers: Mapping[str, Handler]) -> list[Route]:
-    ops = state.spec.operations
+def error_formats(mock: Mock) -> dict[str, ErrorFormat]:
+    """Each family's error format, by the family name its operations are tagged with."""
+    formats: dict[str, ErrorFormat] = {entry.name: entry.error_format for entry in mock.families}
+    formats.update(dict.fromkeys(OWN_FAMILIES, "mock"))
+    return formats
+
+
+def _routes(mock: Mock, handlers: Mapping[str, Handler], formats: Mapping[str, ErrorFormat]) -> list[Route]:
+    ops = mock.spec.operations
     missing = sorted(set(ops) - set(handlers))
     if missing:
         raise SpecError(f"operations without a handler: {', '.join(missing)}")
+    extra = sorted(set(handlers) - set(ops))
+    if extra:
+        raise SpecError(f"handlers without an operation in openapi/: {', '.join(extra)}")
     routes: list[Route] = []
-    # Starlette tries routes in order, one regex each: the product's create and poll routes go first,
-    # the control plane and media last (that alone took a sixth of a create's time).
     for op_id, op in sorted(ops.items(), key=lambda item: _route_rank(item[1].spec_name, item[1].path)):
-        methods = [op.method] + (["HEAD"] if op.method == "GET" else [])
-        journal = op.spec_name != CONTROL_SPEC and state.config.journal_size > 0
-        routes.append(Route(op.path, endpoint(op, handlers[op_id], state, journal=journal), methods=methods))
+        journal = op.spec_name != CONTROL_SPEC and mock.config.journal_size > 0
+        run = endpoint(
+            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=formats.get(op.family, "general"), journal=journal
+        )
+        routes.append(Route(op.path, run, methods=[op.method]))  # Starlette adds HEAD to GET routes itself
     return routes
 
 
@@ -83,32 +97,27 @@ def create_app(
     *,
     time_source: TimeSource = time.time,
     spec: ApiSpec | None = None,
+    sender: Sender | None = None,
 ) -> Starlette:
     """Build the mock. ``time_source`` is the only real-time input (tests may inject their own)."""
-    state = MockState.build(config or Config(), time_source, spec)
+    mock = Mock.build(config or Config(), time_source, spec, sender)
 
     async def product_spec(request: Request) -> Response:
-        return JSONResponse(state.spec.product_document)
+        return JSONResponse(mock.spec.product_document)
 
     async def control_spec(request: Request) -> Response:
-        return JSONResponse(state.spec.control_document)
+        return JSONResponse(mock.spec.control_document)
 
+    formats = error_formats(mock)
     routes = [
         Route("/openapi.json", product_spec, methods=["GET"]),
         Route("/_mock/openapi.json", control_spec, methods=["GET"]),
-        *_routes(state, all_handlers()),
+        *_routes(mock, all_handlers(mock), formats),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={
-            HTTPException: http_exception_handler,
-            MockError: mock_error_handler,
-            Exception: unexpected_error_handler,
-        },
-    )
-    app.state.mock = state
-    if state.config.sabotage:  # deliberate faults (contract-suite proofs); nothing is installed otherwise
-        from mockserver.sabotage import install
+    app = Starlette(routes=routes, exception_handlers=exception_handlers(PathFormats(formats)))
+    app.state.mock = mock
+    if mock.config.sabotage:  # deliberate faults (contract-suite proofs); nothing is installed otherwise
+        from mockserver.http.sabotage import install
 
-        install(app, state)
+        install(app, mock.ctx)
     return app

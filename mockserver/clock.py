@@ -8,8 +8,8 @@ The domain never reads the wall clock. It asks a :class:`Clock`. Two kinds exist
 
 Both start at the current real time, so instants given on the command line mean what they say.
 
-The clock's state (offset, frozen instant) lives in a :class:`ClockStateStore` — by default a private
-cell, in a mock the mock's store — so that several worker processes over one durable store share one
+The clock's state (offset, frozen instant) lives in a :class:`ClockStateStore` (the mock's store), so
+that several worker processes over one durable store share one
 virtual clock. :meth:`Clock.sync` re-reads it; the HTTP layer calls it once per request, so an
 ``advance`` answered by one worker is seen by the next request to any worker, while ``now()`` itself
 stays a cheap read of a cached value.
@@ -17,17 +17,33 @@ stays a cheap read of a cached value.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
+from mockserver.errors import ClockError, ConfigError
+
+#: Where real time comes from (``time.time`` in a server; tests inject their own).
 TimeSource = Callable[[], float]
 
 
-class ClockError(ValueError):
-    """Raised for an impossible clock operation (moving time backwards)."""
+def parse_instant(text: str) -> float:
+    """Parse an ISO-8601 instant (``2026-12-01T00:00:00Z``); a naive one is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ConfigError(f"not an ISO-8601 instant: {text!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def format_instant(instant: float) -> str:
+    """An ISO-8601 UTC rendering with millisecond precision and a ``Z`` suffix."""
+    moment = datetime.fromtimestamp(instant, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,28 +67,6 @@ class ClockStateStore(Protocol):
         """Replace the clock state."""
 
 
-class LocalClockState:
-    """A private, in-memory :class:`ClockStateStore` (a clock used on its own)."""
-
-    def __init__(self) -> None:
-        self._state: ClockState | None = None
-        self._lock = threading.RLock()
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """A lock: read-modify-write of the state by several threads stays atomic."""
-        with self._lock:
-            yield
-
-    def clock_state(self) -> ClockState | None:
-        """The state, or None."""
-        return self._state
-
-    def put_clock_state(self, state: ClockState) -> None:
-        """Replace the state."""
-        self._state = state
-
-
 @dataclass
 class Clock:
     """A virtual clock over an injected real-time source.
@@ -81,8 +75,8 @@ class Clock:
     """
 
     source: TimeSource
+    store: ClockStateStore = field(repr=False)
     manual: bool = False
-    store: ClockStateStore = field(default_factory=LocalClockState, repr=False)
     _state: ClockState = field(default_factory=ClockState, init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -6,8 +6,25 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
 from typing import Literal
+
+from mockserver.clock import format_instant, parse_instant
+from mockserver.errors import ConfigError
+
+__all__ = [
+    "CLOCK_MODES",
+    "DEFAULT_COSTS",
+    "ERROR_FIELDS",
+    "ClockMode",
+    "Config",
+    "ConfigError",
+    "NuroMode",
+    "env_default",
+    "format_instant",
+    "parse_clock",
+    "parse_costs",
+    "parse_instant",
+]
 
 ClockMode = Literal["instant", "fast", "realistic", "manual"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("instant", "fast", "realistic", "manual")
@@ -17,6 +34,9 @@ CLOCK_MODES: tuple[ClockMode, ...] = ("instant", "fast", "realistic", "manual")
 NURO_GONE_SINCE = "2026-09-01T00:00:00Z"
 
 ENV_PREFIX = "MUSICAPI_MOCK_"
+
+#: Every field a non-Nuro error body can carry (``--error-fields`` picks some of them).
+ERROR_FIELDS = ("code", "message", "error", "detail", "type")
 
 #: Credits per operation (and ``operation.task_type[.v3]`` variants). They changed over time
 #: (reference §6); these are the newest documented values (docs audit of 2026-09-03, Producer docs,
@@ -34,27 +54,6 @@ DEFAULT_COSTS: Mapping[str, int] = {
     "sonicPersona": 1,
     "producerCreate": 10,
 }
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used, with a message fit for the command line."""
-
-
-def parse_instant(text: str) -> float:
-    """Parse an ISO-8601 instant (``2026-12-01T00:00:00Z``); a naive one is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise ConfigError(f"not an ISO-8601 instant: {text!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def format_instant(instant: float) -> str:
-    """An ISO-8601 UTC rendering with millisecond precision and a ``Z`` suffix."""
-    moment = datetime.fromtimestamp(instant, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +117,14 @@ class Config:
     #: HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202; reference §2.2).
     sonic_not_ready_status: int = 200
     #: Fields of the non-Nuro error body (the shape is unconfirmed; every known client reads one of these).
-    error_fields: tuple[str, ...] = ("code", "message", "error", "detail", "type")
+    error_fields: tuple[str, ...] = ERROR_FIELDS
     #: Secret used to sign webhooks sent without a ``webhook_secret`` (the vendor uses one of its own).
     webhook_default_secret: str = "musicapi-mock-default-webhook-secret"
     #: Hosts webhooks may be sent to besides loopback addresses.
     webhook_allow: tuple[str, ...] = ()
     #: Request log format: ``off`` (the library's default, fastest), ``text`` or ``json`` lines on stdout.
     request_log: str = "off"
-    #: Deliberate faults (names from ``mockserver.sabotage.FAULTS``) that prove the contract suite has teeth.
+    #: Deliberate faults (names from ``mockserver.http.sabotage.FAULTS``) that prove the contract suite has teeth.
     sabotage: tuple[str, ...] = ()
     #: A SQLite file holding the whole state (durable across restarts, shared by workers); None: memory.
     state: str | None = None

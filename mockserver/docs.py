@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mockserver.errors import CATALOG, FAMILY_ERRORS, ErrorSpec
-from mockserver.scenarios import MAGIC_KEY_PREFIX, MAGIC_KEYS, from_prefer
+from mockserver.catalog import CATALOG, FAMILY_ERRORS
+from mockserver.engine.triggers import MAGIC_KEY_PREFIX, MAGIC_KEYS, from_prefer
+from mockserver.errors import ErrorSpec
 
 #: How each error arises on its own, without a trigger.
 NATURAL_CAUSES = {

@@ -7,7 +7,6 @@ the same requests gives the same ids, durations and tunes.
 from __future__ import annotations
 
 import hashlib
-import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,25 +20,6 @@ class SequenceStore(Protocol):
 
     def next_sequence(self, name: str) -> int:
         """The next number of sequence ``name``: 1, 2, 3, … (restarted when the store is cleared)."""
-
-
-class LocalSequences:
-    """Private, in-memory sequences (an :class:`IdSource` used on its own)."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def next_sequence(self, name: str) -> int:
-        """The next number of ``name``."""
-        with self._lock:
-            value = self._values[name] = self._values.get(name, 0) + 1
-        return value
-
-    def clear(self) -> None:
-        """Restart every sequence."""
-        with self._lock:
-            self._values.clear()
 
 
 def seeded_uuid(seed: int, namespace: str, number: int) -> str:
@@ -58,17 +38,12 @@ class IdSource:
     """
 
     seed: int
+    store: SequenceStore = field(repr=False)
     namespace: str = ""
-    store: SequenceStore = field(default_factory=LocalSequences, repr=False)
 
     def new_id(self) -> str:
         """A fresh UUID4 string."""
         return seeded_uuid(self.seed, self.namespace, self.store.next_sequence(ID_SEQUENCE))
-
-    def reset(self) -> None:
-        """Restart the sequence of a private store (a mock's store restarts it when cleared)."""
-        if isinstance(self.store, LocalSequences):
-            self.store.clear()
 
 
 class Draws:

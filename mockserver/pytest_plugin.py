@@ -142,7 +142,7 @@ def musicapi_mock(request: pytest.FixtureRequest, musicapi_mock_pool: MockServer
     ``requests``, ``reset()``. (Control-plane features added later, such as a webhook inbox, arrive through
     :class:`~mockserver.client.ControlMethods`, which the server inherits.)
     """
-    from mockserver.config import ConfigError
+    from mockserver.errors import ConfigError
 
     settings = _marker_settings(request)
     try:

@@ -15,25 +15,23 @@ The file is validated against the ``Scenario`` schema of ``openapi/mock-control.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from mockserver.config import ConfigError
-from mockserver.errors import MockError
-from mockserver.spec import SchemaValidator
-
-if TYPE_CHECKING:
-    from mockserver.state import MockState
+from mockserver.engine.accounts import configure_key
+from mockserver.engine.context import Context
+from mockserver.errors import ConfigError, MockError
+from mockserver.spec import ApiSpec, SchemaValidator
 
 
-def load_file(state: MockState, path: str) -> dict[str, Any]:
+def load_file(spec: ApiSpec, path: str) -> dict[str, Any]:
     """Read and validate a scenario file (ConfigError with the reason when it is unusable)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"scenario file {path}: {exc}") from None
-    validator = SchemaValidator(state.spec.schema("mock-control", "Scenario"))
+    validator = SchemaValidator(spec.schema("mock-control", "Scenario"))
     violations = validator.violations(data)
     if violations:
         raise ConfigError(f"scenario file {path}: " + "; ".join(map(str, violations)))
@@ -41,16 +39,14 @@ def load_file(state: MockState, path: str) -> dict[str, Any]:
     return loaded
 
 
-def apply_file(state: MockState, path: str) -> None:
-    """Apply a scenario file's keys and fault rules to ``state``."""
-    from mockserver import service
-
-    data = load_file(state, path)
+def apply_file(ctx: Context, spec: ApiSpec, path: str) -> None:
+    """Apply a scenario file's keys and fault rules."""
+    data = load_file(spec, path)
     try:
         for api_key, settings in (data.get("keys") or {}).items():
-            service.configure_key(state, api_key, settings)
+            configure_key(ctx, api_key, settings)
         for rule in data.get("faults") or []:
-            state.faults.add(
+            ctx.faults.add(
                 rule["operation"],
                 rule["error"],
                 times=rule.get("times"),

@@ -18,16 +18,20 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+from mockserver.errors import MockServerError
+
 JSON = Any
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 CONTROL_SPEC = "mock-control"
+#: libyaml's safe loader where PyYAML was built with it: ~9x faster on these files than the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 #: Keywords that are OpenAPI-only annotations, dropped before compiling.
 _ANNOTATIONS = frozenset(
     {"example", "examples", "discriminator", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
 )
 
 
-class SpecError(RuntimeError):
+class SpecError(MockServerError, RuntimeError):
     """The documents in ``openapi/`` are unusable (missing, a bad reference, a clash)."""
 
 
@@ -289,7 +293,7 @@ class ApiSpec:
         docs: dict[str, Mapping[str, JSON]] = {}
         for path in sorted(folder.glob("*.yaml")):
             with path.open(encoding="utf-8") as handle:
-                docs[path.stem] = yaml.safe_load(handle)
+                docs[path.stem] = yaml.load(handle, Loader=_LOADER)  # noqa: S506 - a safe loader
         return cls(docs)
 
     def _operations_of(self, name: str, doc: Mapping[str, JSON]) -> Iterable[Operation]:

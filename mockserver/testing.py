@@ -39,8 +39,10 @@ from starlette.applications import Starlette
 
 from mockserver.app import create_app
 from mockserver.client import AsyncControlMethods, AsyncMockControl, ControlCall, ControlMethods, MockControl
-from mockserver.config import ClockMode, Config, ConfigError, NuroMode, parse_clock
-from mockserver.state import MockState
+from mockserver.config import ClockMode, Config, NuroMode, parse_clock
+from mockserver.errors import ConfigError
+from mockserver.http.sabotage import FAULTS as FAULTS  # the deliberate faults, for the contract suite
+from mockserver.mock import Mock
 
 T = TypeVar("T")
 
@@ -214,9 +216,9 @@ class MockServer(ControlMethods):
         return f"<MockServer {where} clock={self.config.clock} nuro={self.config.nuro.kind}>"
 
     @property
-    def state(self) -> MockState:
+    def state(self) -> Mock:
         """The server's state (for white-box assertions in the mock's own tests)."""
-        state: MockState = self.app.state.mock
+        state: Mock = self.app.state.mock
         return state
 
     @property
@@ -321,7 +323,7 @@ class AsyncMockServer(AsyncControlMethods):
         return {"Authorization": f"Bearer {self.api_key}"}
 
     @property
-    def state(self) -> MockState:
+    def state(self) -> Mock:
         """The server's state (white-box)."""
         return self.server.state
 
@@ -386,9 +388,9 @@ class MockApp(AsyncControlMethods):
         self.control = AsyncMockControl(base_url, transport=self.transport, api_key=api_key)
 
     @property
-    def state(self) -> MockState:
+    def state(self) -> Mock:
         """The app's state (white-box)."""
-        state: MockState = self.app.state.mock
+        state: Mock = self.app.state.mock
         return state
 
     @property

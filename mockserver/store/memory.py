@@ -10,10 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from mockserver.clock import ClockState
-from mockserver.ledger import Account, Entry
-from mockserver.scenarios import FAULT_DRAWS, FaultRule
-from mockserver.tasks import Clip, Persona, Task
-from mockserver.webhooks import Delivery, Watch
+from mockserver.engine.faults import FAULT_DRAWS
+from mockserver.engine.records import Account, Clip, Delivery, DeliveryState, Entry, FaultRule, Persona, Task, Watch
 
 #: Tasks stored between two ``gc.freeze()`` calls.
 FREEZE_EVERY = 5_000
@@ -21,8 +19,6 @@ FREEZE_EVERY = 5_000
 
 class MemoryStore:
     """State in dicts. Every call comes from one event loop and none awaits, so each is atomic."""
-
-    durable = False
 
     def __init__(self, journal_size: int = 10_000) -> None:
         self._since_freeze = 0
@@ -209,7 +205,7 @@ class MemoryStore:
         """Insert or replace a delivery."""
         self._deliveries[delivery.id] = delivery
 
-    def deliveries(self, task_id: str | None = None, state: str | None = None) -> list[Delivery]:
+    def deliveries(self, task_id: str | None = None, state: DeliveryState | None = None) -> list[Delivery]:
         """Deliveries, oldest first."""
         return [
             d

@@ -1,0 +1,7 @@
+"""``python -m mockserver.cli``: the ``musicapi-mock`` command."""
+
+import sys
+
+from mockserver.cli import main
+
+sys.exit(main())

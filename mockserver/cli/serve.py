@@ -1,0 +1,355 @@
+"""``musicapi-mock serve``: its options (each with an environment fallback), the banner, one or N workers."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from mockserver.config import (
+    CLOCK_MODES,
+    DEFAULT_COSTS,
+    ERROR_FIELDS,
+    Config,
+    ConfigError,
+    NuroMode,
+    env_default,
+    parse_clock,
+    parse_costs,
+)
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def _opt_int(text: str) -> int | None:
+    return None if not text.strip() else _int(text)
+
+
+def _opt_float(text: str) -> float | None:
+    try:
+        return None if not text.strip() else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _error_fields(text: str) -> tuple[str, ...]:
+    fields = tuple(f.strip() for f in text.split(",") if f.strip())
+    unknown = sorted(set(fields) - set(ERROR_FIELDS))
+    if unknown or "message" not in fields:
+        raise ConfigError(
+            f"--error-fields takes a comma-separated subset of {','.join(ERROR_FIELDS)} including message, not {text!r}"
+        )
+    return fields
+
+
+def _env_list(name: str) -> list[str]:
+    return [part for part in env_default(name, "").split(",") if part.strip()]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="start the mock server",
+        description="Start the mock server. Every option falls back to an environment variable.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    serve.add_argument(
+        "--host", default=env_default("host", "127.0.0.1"), help="interface to bind [env MUSICAPI_MOCK_HOST]"
+    )
+    serve.add_argument(
+        "--port",
+        type=_int,
+        default=_int(env_default("port", "8000")),
+        help="port to bind; 0 picks a free port and prints it [env MUSICAPI_MOCK_PORT]",
+    )
+    serve.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default=env_default("clock", "fast"),
+        help="instant: tasks finish at once; fast: a few seconds; realistic: as documented "
+        "(30-60 s for Nuro); manual: time moves only via POST /_mock/clock/advance "
+        "[env MUSICAPI_MOCK_CLOCK]",
+    )
+    serve.add_argument(
+        "--nuro",
+        default=env_default("nuro", "gone"),
+        help="gone: 410 Gone (as the live service); legacy: the documented Nuro behaviour; "
+        "an ISO-8601 instant: legacy until then on the virtual clock, 410 after "
+        "[env MUSICAPI_MOCK_NURO]",
+    )
+    serve.add_argument(
+        "--seed",
+        type=_int,
+        default=_int(env_default("seed", "0")),
+        help="seed for ids, durations and audio [env MUSICAPI_MOCK_SEED]",
+    )
+    serve.add_argument(
+        "--scenario",
+        action="append",
+        default=_env_list("scenario"),
+        metavar="FILE",
+        help="scenario file (YAML: keys and fault rules), applied at start and on every reset; "
+        "repeatable [env MUSICAPI_MOCK_SCENARIO, comma-separated]",
+    )
+    serve.add_argument(
+        "--initial-credits",
+        type=_int,
+        default=_int(env_default("initial_credits", "1000")),
+        help="credits of a key seen for the first time [env MUSICAPI_MOCK_INITIAL_CREDITS]",
+    )
+    serve.add_argument(
+        "--initial-extra-credits",
+        type=_int,
+        default=_int(env_default("initial_extra_credits", "0")),
+        help="extra credits of a key seen for the first time [env MUSICAPI_MOCK_INITIAL_EXTRA_CREDITS]",
+    )
+    serve.add_argument(
+        "--cost",
+        action="append",
+        default=_env_list("cost"),
+        metavar="OPERATION=CREDITS",
+        help=f"credits per call of an operation, repeatable (defaults: "
+        f"{', '.join(f'{k}={v}' for k, v in DEFAULT_COSTS.items())}) [env MUSICAPI_MOCK_COST]",
+    )
+    serve.add_argument(
+        "--default-qps",
+        type=float,
+        default=_opt_float(env_default("default_qps", "")),
+        help="requests per second allowed to a new key (default unlimited; the docs mention "
+        "1 request per 3 s, i.e. 0.34) [env MUSICAPI_MOCK_DEFAULT_QPS]",
+    )
+    serve.add_argument(
+        "--default-queue-capacity",
+        type=_int,
+        default=_opt_int(env_default("default_queue_capacity", "")),
+        help="unfinished tasks a new key may have at once (default unlimited) "
+        "[env MUSICAPI_MOCK_DEFAULT_QUEUE_CAPACITY]",
+    )
+    serve.add_argument(
+        "--journal-size",
+        type=_int,
+        default=_int(env_default("journal_size", "10000")),
+        help="API requests kept in the journal (GET /_mock/requests); 0 turns it off [env MUSICAPI_MOCK_JOURNAL_SIZE]",
+    )
+    serve.add_argument(
+        "--webhook-allow",
+        action="append",
+        default=_env_list("webhook_allow"),
+        metavar="HOST",
+        help="a host webhooks may be sent to besides loopback addresses; repeatable "
+        "[env MUSICAPI_MOCK_WEBHOOK_ALLOW, comma-separated]",
+    )
+    serve.add_argument(
+        "--sonic-not-ready-status",
+        type=_int,
+        choices=[200, 202],
+        default=_int(env_default("sonic_not_ready_status", "200")),
+        help="HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202) "
+        "[env MUSICAPI_MOCK_SONIC_NOT_READY_STATUS]",
+    )
+    serve.add_argument(
+        "--error-fields",
+        default=env_default("error_fields", "code,message,error,detail,type"),
+        help="fields of Sonic/Producer/account error bodies (their shape is unconfirmed) "
+        "[env MUSICAPI_MOCK_ERROR_FIELDS]",
+    )
+    serve.add_argument(
+        "--log-requests",
+        choices=["off", "text", "json"],
+        default=env_default("log_requests", "text"),
+        help="one line per request on stdout, as text or JSON lines; off for speed [env MUSICAPI_MOCK_LOG_REQUESTS]",
+    )
+    serve.add_argument(
+        "--state",
+        metavar="FILE",
+        default=env_default("state", "") or None,
+        help="keep the whole state (tasks, keys, ledger, clock, fault rules, webhooks, journal) "
+        "in this SQLite file: it survives restarts and is shared by --workers; default: "
+        "in memory [env MUSICAPI_MOCK_STATE]",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_int,
+        default=_int(env_default("workers", "1")),
+        help="worker processes; more than one shares a --state file (a temporary one, "
+        "deleted on exit, when none is given) [env MUSICAPI_MOCK_WORKERS]",
+    )
+    from mockserver.http.sabotage import FAULTS
+
+    serve.add_argument(
+        "--fault",
+        action="append",
+        default=_env_list("fault"),
+        choices=sorted(FAULTS),
+        metavar="NAME",
+        help="a deliberate fault, to prove the contract suite catches it (never in normal use); "
+        "repeatable: "
+        + "; ".join(f"{f.name}: {f.description}" for f in FAULTS.values())
+        + " [env MUSICAPI_MOCK_FAULT, comma-separated]",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=env_default("log_level", "warning"),
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="server log level [env MUSICAPI_MOCK_LOG_LEVEL]",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Turn parsed ``serve`` arguments into a :class:`Config`."""
+    return Config(
+        host=args.host,
+        port=args.port,
+        clock=parse_clock(args.clock),
+        nuro=NuroMode.parse(args.nuro),
+        seed=args.seed,
+        initial_credits=args.initial_credits,
+        initial_extra_credits=args.initial_extra_credits,
+        costs=parse_costs(args.cost),
+        default_qps=args.default_qps,
+        default_queue_capacity=args.default_queue_capacity,
+        journal_size=args.journal_size,
+        scenarios=tuple(args.scenario),
+        webhook_allow=tuple(args.webhook_allow),
+        sonic_not_ready_status=args.sonic_not_ready_status,
+        error_fields=_error_fields(args.error_fields),
+        request_log=args.log_requests,
+        state=args.state,
+        workers=_workers(args.workers),
+        sabotage=tuple(args.fault),
+    )
+
+
+def _workers(count: int) -> int:
+    if count < 1:
+        raise ConfigError(f"--workers takes a whole number of at least 1, not {count}")
+    return count
+
+
+def serve(config: Config, log_level: str = "warning") -> None:
+    """Run the server until interrupted, printing the URL it listens on."""
+    from mockserver.app import create_app
+
+    with _state_for_workers(config) as config:
+        if config.workers == 1:
+            _serve(config, create_app(config), log_level)
+        else:
+            _prepare_state(config)
+            _serve(config, None, log_level)
+
+
+def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
+    """Bind, print the banner and serve: ``app`` in this process, or ``config.workers`` worker processes."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.host, config.port))
+    sock.listen(2048)  # connections made right after the banner queue instead of being refused
+    port = sock.getsockname()[1]
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    base = f"http://{host}:{port}"
+    print(f"musicapi-mock listening on {base}", flush=True)
+    print(banner(config, base), flush=True)
+    if config.state:
+        print(f"  state:          {config.state} (SQLite)   workers: {config.workers}", flush=True)
+    if app is None:
+        _run_workers(config, sock, log_level)
+        print("musicapi-mock stopped", flush=True)
+        return
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=5)
+    )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight), then
+    # re-raises the signal to the handler it found: ours, so the process ends normally and says so.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
+    server.run(sockets=[sock])
+    app.state.mock.close()  # a state file's last buffered journal records
+    print("musicapi-mock stopped", flush=True)
+
+
+@contextmanager
+def _state_for_workers(config: Config) -> Iterator[Config]:
+    """``config``, with a temporary state file (removed afterwards) when several workers have none."""
+    if config.workers == 1 or config.state:
+        yield config
+        return
+    directory = tempfile.mkdtemp(prefix="musicapi-mock-state-")
+    try:
+        yield config.with_(state=os.path.join(directory, "state.sqlite3"))
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _prepare_state(config: Config) -> None:
+    """Before the workers start: create or open the state file, apply scenario files to a new one, and
+    release deliveries a crashed run left claimed. Configuration errors surface here, once."""
+    import time
+
+    from mockserver.mock import Mock
+
+    mock = Mock.build(config, time.time)
+    try:
+        mock.store.recover()
+    finally:
+        mock.close()
+
+
+def _run_workers(config: Config, sock: socket.socket, log_level: str) -> None:
+    """Serve with ``config.workers`` processes over the shared state file, until SIGINT/SIGTERM.
+
+    Each worker builds its app with :func:`mockserver.app.app_from_env` from the configuration this
+    process passes as JSON in :data:`~mockserver.app.WORKER_CONFIG_ENV`; uvicorn's supervisor restarts
+    a worker that dies.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from mockserver.app import WORKER_CONFIG_ENV
+
+    os.environ[WORKER_CONFIG_ENV] = config.to_json()
+    settings = uvicorn.Config(
+        "mockserver.app:app_from_env",
+        factory=True,
+        workers=config.workers,
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+    )
+    Multiprocess(settings, sockets=[sock]).run()
+
+
+def banner(config: Config, base: str) -> str:
+    """The start-up text after the URL line: modes, where things are, how to force an error."""
+    return "\n".join(
+        [
+            f"  clock: {config.clock}   nuro: {config.nuro.describe()}   seed: {config.seed}",
+            f"  API spec:       {base}/openapi.json",
+            f"  control plane:  {base}/_mock/   (spec: {base}/_mock/openapi.json)",
+            f"  force an error: curl -H 'Authorization: Bearer sk_test' -H 'X-Mock-Scenario: sonic.rate_limited' "
+            f"{base}/api/v1/sonic/task/any",
+            f"                  (every error id: {base}/_mock/errors; magic keys, fault rules: README)",
+            f"  request log:    {config.request_log}   (--log-requests off|text|json)",
+            *(
+                [f"  DELIBERATE FAULTS: {', '.join(config.sabotage)} (this mock breaks its contract on purpose)"]
+                if config.sabotage
+                else []
+            ),
+        ]
+    )

@@ -1,0 +1,278 @@
+"""The control plane under ``/_mock/``: reset, clock, errors, keys, ledger, faults, tasks, journal, webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.responses import Response
+
+from mockserver.catalog import CATALOG
+from mockserver.clock import format_instant
+from mockserver.engine.accounts import balance, configure_key
+from mockserver.engine.context import Context
+from mockserver.engine.ledger import totals
+from mockserver.engine.records import Account, Entry, Task
+from mockserver.engine.settlement import settle_key
+from mockserver.engine.triggers import magic_preset
+from mockserver.engine.webhooks import Dispatcher
+from mockserver.errors import ClockError, ConfigError, MockError, TaskStateError
+from mockserver.http.call import Call, Handler
+from mockserver.http.responses import JSONResponse
+from mockserver.spec import CONTROL_SPEC, ApiSpec
+
+
+def _iso(instant: float | None) -> str | None:
+    return None if instant is None else format_instant(instant)
+
+
+def _key_body(account: Account) -> dict[str, Any]:
+    return {
+        "api_key": account.api_key,
+        "credits": account.credits,
+        "extra_credits": account.extra_credits,
+        "qps": account.qps,
+        "queue_capacity": account.queue_capacity,
+        "expires_at": _iso(account.expires_at),
+        "usage_limit": account.usage_limit,
+        "usage": account.usage,
+        "magic": magic_preset(account.api_key) is not None,
+    }
+
+
+def _entry_body(entry: Entry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "api_key": entry.api_key,
+        "reason": entry.reason,
+        "credits": entry.credits,
+        "extra_credits": entry.extra_credits,
+        "amount": entry.amount,
+        "instant": format_instant(entry.instant),
+        "task_id": entry.task_id,
+        "operation": entry.operation,
+        "error_id": entry.error_id,
+    }
+
+
+class ControlHandlers:
+    """The ``/_mock/*`` operations over the mock's context, spec and webhook dispatcher.
+
+    ``reset`` is the composition root's: it forgets all state and applies the scenario files again.
+    """
+
+    def __init__(self, ctx: Context, spec: ApiSpec, webhooks: Dispatcher, reset: Callable[[], None]) -> None:
+        self.ctx = ctx
+        self.spec = spec
+        self.webhooks = webhooks
+        self.reset = reset
+
+    def routes(self) -> Mapping[str, Handler]:
+        """The handlers by operationId."""
+        return {
+            "mockReset": self.reset_all,
+            "mockGetClock": self.get_clock,
+            "mockAdvanceClock": self.advance_clock,
+            "mockListErrors": self.list_errors,
+            "mockListKeys": self.list_keys,
+            "mockGetKey": self.get_key,
+            "mockPutKey": self.put_key,
+            "mockLedger": self.ledger,
+            "mockListFaults": self.list_faults,
+            "mockAddFault": self.add_fault,
+            "mockClearFaults": self.clear_faults,
+            "mockListTasks": self.list_tasks,
+            "mockGetTask": self.get_task,
+            "mockFailTask": self.fail_task,
+            "mockCompleteTask": self.complete_task,
+            "mockRequests": self.requests,
+            "mockListWebhooks": self.list_webhooks,
+        }
+
+    def _clock_body(self, call: Call) -> dict[str, object]:
+        clock = self.ctx.clock
+        now = clock.now()
+        return {"now": format_instant(now), "epoch": now, "mode": clock.mode, "profile": self.ctx.config.clock}
+
+    def _task_body(self, call: Call, task: Task) -> dict[str, Any]:
+        view = task.view(self.ctx.clock.now())
+        failure = task.failure
+        return {
+            "task_id": task.id,
+            "family": task.family,
+            "api_key": task.api_key,
+            "operation": task.operation,
+            "status": view.status.value,
+            "progress": view.progress,
+            "created_at": format_instant(task.created_at),
+            "started_at": format_instant(task.started_at),
+            "ends_at": format_instant(task.ends_at),
+            "failure": None
+            if failure is None
+            else {"error": failure.error_id, "at": format_instant(failure.at), "progress": failure.progress},
+            "charged": {"credits": task.charged[0], "extra_credits": task.charged[1]},
+            "refunded": self.ctx.store.refund_of(task.id) is not None,
+        }
+
+    def _task(self, call: Call) -> Task:
+        task = self.ctx.store.get_task(call.request.path_params["task_id"])
+        if task is None:
+            raise MockError(
+                CATALOG["control.task_not_found"],
+                f"No task {call.request.path_params['task_id']!r}; GET /_mock/tasks lists them",
+            )
+        return task
+
+    async def reset_all(self, call: Call) -> Response:
+        """Forget all state (scenario files are applied again)."""
+        self.reset()
+        return JSONResponse({"ok": True})
+
+    async def get_clock(self, call: Call) -> Response:
+        """The virtual clock."""
+        return JSONResponse(self._clock_body(call))
+
+    async def advance_clock(self, call: Call) -> Response:
+        """Move the virtual clock forward."""
+        body, _ = await call.body()
+        try:
+            self.ctx.clock.advance(float(body["seconds"]))
+        except ClockError as exc:
+            raise MockError(CATALOG["request.validation"], str(exc)) from None
+        await self.webhooks.tick(settle=True)  # what became due is delivered before this call answers
+        return JSONResponse(self._clock_body(call))
+
+    async def list_webhooks(self, call: Call) -> Response:
+        """Webhook deliveries, oldest first, with their attempts."""
+        await self.webhooks.tick()
+        task_id = call.request.query_params.get("task_id")
+        rows = [d.as_dict(format_instant) for d in self.webhooks.deliveries(task_id or None)]
+        return JSONResponse({"deliveries": rows})
+
+    async def list_errors(self, call: Call) -> Response:
+        """The error catalog."""
+        return JSONResponse(
+            {
+                "errors": [
+                    {
+                        "id": e.id,
+                        "status": e.status,
+                        "type": e.type,
+                        "message": e.message,
+                        "refunds": e.refunds,
+                        "task_failure": e.task_failure,
+                        "after_debit": e.after_debit,
+                        "operations": list(e.operations),
+                        "source": e.source,
+                    }
+                    for e in CATALOG
+                ]
+            }
+        )
+
+    async def list_keys(self, call: Call) -> Response:
+        """Every account."""
+        accounts = [balance(self.ctx, a.api_key) for a in self.ctx.store.accounts()]
+        return JSONResponse({"keys": [_key_body(a) for a in accounts]})
+
+    async def get_key(self, call: Call) -> Response:
+        """One account (opened with the starting balance if new)."""
+        return JSONResponse(_key_body(balance(self.ctx, call.request.path_params["api_key"])))
+
+    async def put_key(self, call: Call) -> Response:
+        """Set a key's balances and limits."""
+        body, _ = await call.body()
+        try:
+            account = configure_key(self.ctx, call.request.path_params["api_key"], body)
+        except ConfigError as exc:
+            raise MockError(CATALOG["request.validation"], f"expires_at: {exc}") from None
+        return JSONResponse(_key_body(account))
+
+    async def ledger(self, call: Call) -> Response:
+        """Ledger entries and totals, for one key or all."""
+        api_key = call.request.query_params.get("api_key")
+        keys = [api_key] if api_key else [a.api_key for a in self.ctx.store.accounts()]
+        for key in keys:
+            settle_key(self.ctx, key, self.ctx.clock.now())
+        entries = self.ctx.store.entries(api_key or None)
+        return JSONResponse({"entries": [_entry_body(e) for e in entries], "totals": totals(entries)})
+
+    async def list_faults(self, call: Call) -> Response:
+        """The active fault rules."""
+        return JSONResponse({"faults": [rule.as_dict() for rule in self.ctx.faults.rules]})
+
+    async def add_fault(self, call: Call) -> Response:
+        """Add a fault rule."""
+        body, _ = await call.body()
+        operation = body["operation"]
+        op = self.spec.operations.get(operation)
+        if op is None or op.spec_name == CONTROL_SPEC:
+            products = sorted(o for o, v in self.spec.operations.items() if v.spec_name != CONTROL_SPEC)
+            raise MockError(
+                CATALOG["request.validation"],
+                f"operation: {operation!r} is not an operation of the API; one of {products}",
+            )
+        rule = self.ctx.faults.add(
+            operation,
+            body["error"],
+            times=body.get("times"),
+            probability=body.get("probability"),
+            api_key=body.get("api_key"),
+            at_progress=body.get("at_progress"),
+        )
+        return JSONResponse(rule.as_dict())
+
+    async def clear_faults(self, call: Call) -> Response:
+        """Remove every fault rule."""
+        self.ctx.faults.clear()
+        return JSONResponse({"ok": True})
+
+    async def list_tasks(self, call: Call) -> Response:
+        """Tasks with their timelines."""
+        api_key = call.request.query_params.get("api_key") or None
+        return JSONResponse({"tasks": [self._task_body(call, t) for t in self.ctx.store.tasks(api_key)]})
+
+    async def get_task(self, call: Call) -> Response:
+        """One task's timeline."""
+        return JSONResponse(self._task_body(call, self._task(call)))
+
+    async def fail_task(self, call: Call) -> Response:
+        """Make a task fail now or at a progress."""
+        body, _ = await call.body()
+        with self.ctx.store.transaction():
+            task = self._task(call)
+            spec = CATALOG.get(body["error"])
+            if spec is None or not spec.task_failure or (spec.operations and task.operation not in spec.operations):
+                allowed = [
+                    e.id for e in CATALOG if e.task_failure and (not e.operations or task.operation in e.operations)
+                ]
+                raise MockError(
+                    CATALOG["request.validation"],
+                    f"error: {body['error']!r} is not a failure of a {task.operation} task; one of {allowed}",
+                )
+            try:
+                updated = task.failed(self.ctx.clock.now(), spec.id, body.get("at_progress"))
+            except TaskStateError as exc:
+                raise MockError(CATALOG["control.task_finished"], str(exc)) from None
+            self.ctx.store.put_task(updated)
+        return JSONResponse(self._task_body(call, updated))
+
+    async def complete_task(self, call: Call) -> Response:
+        """Make a task succeed now."""
+        with self.ctx.store.transaction():
+            task = self._task(call)
+            try:
+                updated = task.completed(self.ctx.clock.now())
+            except TaskStateError as exc:
+                raise MockError(CATALOG["control.task_finished"], str(exc)) from None
+            self.ctx.store.put_task(updated)
+        return JSONResponse(self._task_body(call, updated))
+
+    async def requests(self, call: Call) -> Response:
+        """The request journal."""
+        params = call.request.query_params
+        limit = params.get("limit")
+        if limit is not None and (not limit.isdigit() or int(limit) < 1):
+            raise MockError(CATALOG["request.validation"], f"limit: must be a positive integer, not {limit!r}")
+        rows = self.ctx.store.journal_entries(params.get("api_key") or None, int(limit) if limit else None)
+        return JSONResponse({"requests": [{**row, "instant": format_instant(row["instant"])} for row in rows]})

@@ -1,0 +1,49 @@
+"""Starting a paid task and reading one back (a poll), whatever its family."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.catalog import CATALOG, FamilyErrors
+from mockserver.engine.billing import Charge
+from mockserver.engine.context import Context
+from mockserver.engine.lifecycle import Timing, plan
+from mockserver.engine.records import Task
+from mockserver.engine.settlement import settle_task
+from mockserver.engine.triggers import DEFAULT_FAILURE_PROGRESS
+from mockserver.errors import MockError, Refund
+from mockserver.ids import rng_for
+
+
+def start_task(ctx: Context, paid: Charge, *, family: str, timing: Timing, result: Mapping[str, Any]) -> Task:
+    """Plan and store the task ``paid`` pays for (a forced task failure is planned into its timeline)."""
+    failure = None
+    forced = paid.forced
+    if forced is not None and forced.spec.task_failure:
+        at = forced.at_progress if forced.at_progress is not None else DEFAULT_FAILURE_PROGRESS
+        failure = (forced.spec.id, at)
+    task = plan(
+        task_id=paid.ref_id,
+        family=family,
+        api_key=paid.api_key,
+        now=paid.now,
+        timing=timing,
+        rng=rng_for(ctx.config.seed, "timeline", paid.ref_id),
+        result=result,
+        failure=failure,
+        operation=paid.operation_id,
+        charged=paid.amounts,
+    )
+    ctx.store.put_task(task)
+    return task
+
+
+def read_task(
+    ctx: Context, errors: FamilyErrors, family: str, api_key: str, task_id: str
+) -> tuple[Task, Refund | None]:
+    """A key's task of ``family`` (the family's not-found error otherwise) and its refund status now."""
+    task = ctx.store.get_task(task_id)
+    if task is None or task.family != family or task.api_key != api_key:
+        raise MockError(CATALOG[errors.task_not_found])
+    return task, settle_task(ctx, task, ctx.clock.now())

@@ -1,0 +1,183 @@
+"""One request to one operation: its key, its body read once and validated, and the common preamble.
+
+:meth:`Call.begin` is the one preamble every product call runs, in this order: the bearer key, the
+gateway checks of the key (signature, expiry, QPS), the error triggers (header, ``Prefer``, fault rules,
+magic values in the body's free text), and the body validated against the operation's schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mockserver.catalog import CATALOG, FamilyErrors
+from mockserver.engine.accounts import authenticate
+from mockserver.engine.context import Context
+from mockserver.engine.triggers import Forced, TriggerHeaders, forced_error, raise_forced, raise_gateway
+from mockserver.errors import MockError
+from mockserver.spec import Operation
+
+SCENARIO_HEADER = "x-mock-scenario"
+
+
+def no_texts(body: Any) -> list[Any]:
+    """A body with no free text where magic values could hide."""
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Begun:
+    """What :meth:`Call.begin` established: the key, the validated body and schema, the forced error."""
+
+    api_key: str
+    #: The validated body (``{}`` for an operation without one).
+    body: Any
+    #: The schema (``oneOf`` branch) the body was validated against.
+    schema: Mapping[str, Any]
+    forced: Forced | None
+
+
+@dataclass
+class Call:
+    """One request to one operation, with lazy access to its key and validated body."""
+
+    request: Request
+    op: Operation
+    ctx: Context
+    _data: bytes | None = None
+    _json: Any = None
+    _parsed: bool = False
+
+    @property
+    def base_url(self) -> str:
+        """The mock's base URL as this client reached it, for the media links it hands out."""
+        scope = self.request.scope
+        host = self.request.headers.get("host")
+        if host:  # the cheap, common case; Starlette's base_url parses a whole URL per request
+            return f"{scope['scheme']}://{host}{scope.get('root_path', '')}"
+        return str(self.request.base_url).rstrip("/")
+
+    @property
+    def now(self) -> float:
+        """The virtual instant."""
+        return self.ctx.clock.now()
+
+    def path_param(self, name: str) -> str:
+        """A path parameter of the operation."""
+        value: str = self.request.path_params[name]
+        return value
+
+    def trigger_headers(self) -> TriggerHeaders:
+        """The headers that force errors, as plain strings."""
+        headers = self.request.headers
+        return TriggerHeaders(headers.get(SCENARIO_HEADER), headers.get("prefer"))
+
+    async def begin(
+        self,
+        errors: FamilyErrors,
+        *,
+        texts: Callable[[Any], Iterable[Any]] = no_texts,
+        billable: bool = True,
+    ) -> Begun:
+        """The preamble of a product call: key → gateway checks → triggers → validated body.
+
+        On a ``billable`` call a forced error that happens after the debit is left for billing to raise;
+        elsewhere every forced error (but a task failure) is raised here.
+        """
+        ctx = self.ctx
+        api_key = self.api_key()
+        authenticate(ctx, errors, api_key, ctx.clock.now())
+        has_body = self.op.body is not None
+        raw = await self.raw_json() if has_body else None
+        forced = forced_error(ctx.faults, self.op.operation_id, api_key, self.trigger_headers(), texts(raw))
+        (raise_gateway if billable else raise_forced)(forced)
+        body, schema = await self.body() if has_body else ({}, {})
+        return Begun(api_key, body, schema, forced)
+
+    def api_key(self) -> str:
+        """The bearer token; raises 401 when it is missing or malformed."""
+        header = self.request.headers.get("authorization")
+        if header is None or not header.strip():
+            raise MockError(CATALOG["auth.missing"])
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise MockError(CATALOG["auth.malformed"])
+        return token
+
+    async def raw_bytes(self) -> bytes:
+        """The request body, read once, refused with 413 past the configured limit."""
+        if self._data is not None:
+            return self._data
+        request = self.request
+        limit = self.ctx.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise MockError(
+                CATALOG["request.payload_too_large"], f"Request body too large: {declared} bytes (limit {limit})"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise MockError(CATALOG["request.payload_too_large"], f"Request body too large (limit {limit} bytes)")
+            chunks.append(chunk)
+        self._data = b"".join(chunks)
+        return self._data
+
+    async def raw_json(self) -> Any:
+        """The body parsed as JSON, after the size and content-type checks; not yet validated."""
+        if self._parsed:
+            return self._json
+        data = await self.raw_bytes()
+        if not data.strip():
+            raise MockError(CATALOG["request.body_required"])
+        content_type = self.request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+            raise MockError(
+                CATALOG["request.unsupported_media_type"],
+                f"Content-Type must be application/json (got {content_type or 'none'})",
+            )
+        try:
+            self._json = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise MockError(CATALOG["request.malformed_json"], f"Malformed JSON body: {exc}") from None
+        self._parsed = True
+        return self._json
+
+    async def body(self) -> tuple[Any, Mapping[str, Any]]:
+        """The body validated against the operation's schema; returns it and the schema that applied."""
+        data = await self.raw_json()
+        validator = self.op.body
+        if validator is None:
+            return data, {}
+        if not validator.is_valid(data):
+            violations = validator.violations(data)
+            message = "; ".join(str(v) for v in violations[:5]) or "request body does not match the schema"
+            raise MockError(CATALOG["request.validation"], message)
+        return data, validator.select(data)
+
+
+#: A handler of one operation.
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def lenient_key(request: Request) -> str | None:
+    """The bearer token if there is one, without raising (for the journal and logs)."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def json_or_none(data: bytes) -> Any:
+    """``data`` parsed as JSON, or None when it is not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None

@@ -1,0 +1,494 @@
+"""The durable store: the whole state in one SQLite file (stdlib ``sqlite3``), shared by worker processes.
+
+``musicapi-mock serve --state FILE`` keeps tasks, accounts, the ledger, clips, personas, the request
+journal, fault rules, webhook watches and deliveries, the virtual clock, the id and draw sequences and
+the QPS windows here, so the state survives restarts and several worker processes agree on it.
+
+Durability and isolation:
+
+* **WAL mode**: readers never block the writer nor each other; a reader outside a transaction sees
+  the last committed state. ``synchronous=NORMAL``: a commit is appended to the write-ahead log
+  without waiting for the disk, so it survives the *process* being killed (``SIGKILL``, a crash): the
+  log is in the operating system's page cache, and the next open replays it. A power cut or kernel
+  crash may lose the last commits — never consistency: each transaction is there whole or not at
+  all. ``FULL`` would also survive power loss, at an fsync per commit (several times slower here),
+  which a mock does not need.
+* **Transactions** are ``BEGIN IMMEDIATE``: the write lock is taken at the start, so a
+  read-modify-write unit (a create: settle refunds, check the balance and the queue, debit, store the
+  task) never interleaves with another worker's, and never deadlocks upgrading a read lock. They
+  nest; the outermost commits. A :class:`~mockserver.errors.MockError` is a domain outcome and
+  commits what was written before it (as in memory); any other exception rolls back. A transaction
+  never spans an ``await``: the event loop runs one of them at a time per process.
+* Workers take turns to write through a lock file (``FILE-lock``, ``flock``): a blocked worker wakes
+  the moment the lock is free, where SQLite's busy handler would sleep a millisecond or more. Busy is
+  waited for, never reported as an error.
+* **One commit per request**: inside :meth:`SqliteStore.request` a committed transaction is held open
+  until the request's journal record has joined it (or the request pauses, or another request needs
+  the database); the answer is sent only after the commit.
+
+Two modes, chosen by whoever opens the file:
+
+* **exclusive** (``shared=False``, ``serve --state FILE`` with one worker): the connection locks the
+  file for itself (``locking_mode=EXCLUSIVE``: no shared-memory index, fewer system calls per commit;
+  a second server on the same file is refused at once). Nothing else writes, so the clock state, the
+  fault rules and the accounts are cached in memory, sequence numbers are reserved in the file a
+  block at a time, and journal records are written in batches — with the next transaction, before
+  the journal is read, or at the next turn of the event loop, whichever is first (a ``SIGKILL`` may
+  lose the journal records of the last moment, never a task or a ledger entry).
+* **shared** (``shared=True``, ``serve --state FILE --workers N``): every worker has its own
+  connection, nothing is cached, each read sees what any worker committed, and a journal record is
+  written before its request answers.
+
+One connection per store (per process); it may be used from several threads (the test helpers run the
+server in a thread): transactions and writes are serialized by a re-entrant lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from mockserver.clock import ClockState
+from mockserver.engine.faults import FAULT_DRAWS
+from mockserver.engine.records import Account, Clip, Delivery, DeliveryState, Entry, FaultRule, Persona, Task, Watch
+from mockserver.store.sqlite.locking import Connection
+from mockserver.store.sqlite.schema import (
+    ACCOUNT_COLUMNS,
+    ADD_ENTRY,
+    DELIVERY_COLUMNS,
+    ENTRY_COLUMNS,
+    GET_TASK,
+    JOURNAL_COLUMNS,
+    NEXT,
+    PUT_ACCOUNT,
+    PUT_DELIVERY,
+    PUT_TASK,
+    RESERVE,
+    TABLES,
+    TASK_COLUMNS,
+    account_of,
+    delivery_of,
+    entry_of,
+    fault_of,
+    task_of,
+)
+
+#: Exclusive mode: sequence numbers reserved in the file at a time.
+SEQUENCE_BLOCK = 1000
+
+
+class SqliteStore(Connection):
+    """The state in a SQLite file (see the module docstring for durability and isolation)."""
+
+    def __init__(self, path: str, journal_size: int = 10_000, *, shared: bool = False, timeout: float = 30.0) -> None:
+        #: Exclusive mode: caches of what only this process writes (None: not loaded).
+        self._clock: ClockState | None = None
+        self._faults: list[FaultRule] | None = None
+        self._accounts: dict[str, Account] = {}
+        #: Exclusive mode: sequence numbers handed out from blocks reserved in the file: (next, limit).
+        self._blocks: dict[str, tuple[int, int]] = {}
+        super().__init__(path, journal_size, shared=shared, timeout=timeout)
+
+    def _forget_caches(self) -> None:
+        self._clock = None
+        self._faults = None
+        self._accounts.clear()
+        self._blocks.clear()
+
+    # --- tasks, clips, personas ---------------------------------------------------------------------
+
+    def put_task(self, task: Task) -> None:
+        """Insert or replace a task (its result as one compact JSON blob)."""
+        failure = task.failure
+        charged = task.charged
+        unsettled = failure is not None and any(charged) and self.refund_of(task.id) is None
+        self._write(
+            PUT_TASK,
+            (
+                task.id,
+                task.family,
+                task.api_key,
+                task.created_at,
+                task.started_at,
+                task.ends_at,
+                orjson.dumps(task.result),
+                None if failure is None else failure.error_id,
+                None if failure is None else failure.at,
+                None if failure is None else failure.progress,
+                task.operation,
+                charged[0],
+                charged[1],
+                int(unsettled),
+            ),
+        )
+
+    def get_task(self, task_id: str) -> Task | None:
+        """A task by id, or None."""
+        row = self._conn.execute(GET_TASK, (task_id,)).fetchone()
+        return None if row is None else task_of(row)
+
+    def task_count(self) -> int:
+        """How many tasks are stored."""
+        count: int = self._conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
+        return count
+
+    def tasks(self, api_key: str | None = None) -> Iterator[Task]:
+        """All tasks, or a key's, oldest first."""
+        if api_key is None:
+            rows = self._conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks ORDER BY rowid").fetchall()
+        else:
+            rows = self._conn.execute(
+                f"SELECT {TASK_COLUMNS} FROM tasks WHERE api_key = ? ORDER BY rowid", (api_key,)
+            ).fetchall()
+        return map(task_of, rows)
+
+    def open_task_ids(self, api_key: str) -> list[str]:
+        """Ids of a key's tasks that may be unfinished."""
+        rows = self._conn.execute("SELECT id FROM tasks WHERE api_key = ? AND open = 1 ORDER BY rowid", (api_key,))
+        return [row[0] for row in rows]
+
+    def close_tasks(self, api_key: str, task_ids: list[str]) -> None:
+        """Forget finished tasks from the open index."""
+        if task_ids:
+            with self._transaction:
+                self._conn.executemany("UPDATE tasks SET open = 0 WHERE id = ?", [(t,) for t in task_ids])
+
+    def unsettled_task_ids(self, api_key: str) -> list[str]:
+        """A key's charged tasks with a planned failure and no refund yet."""
+        rows = self._conn.execute("SELECT id FROM tasks WHERE api_key = ? AND unsettled = 1 ORDER BY rowid", (api_key,))
+        return [row[0] for row in rows]
+
+    def put_clip(self, clip: Clip) -> None:
+        """Register a clip."""
+        self._write(
+            "INSERT OR REPLACE INTO clips VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                clip.clip_id,
+                clip.api_key,
+                clip.created_at,
+                clip.duration,
+                clip.kind,
+                clip.task_id,
+                clip.index,
+                clip.extends,
+                clip.continue_at,
+            ),
+        )
+
+    def get_clip(self, clip_id: str) -> Clip | None:
+        """A clip by id, or None."""
+        row = self._conn.execute("SELECT * FROM clips WHERE clip_id = ?", (clip_id,)).fetchone()
+        return None if row is None else Clip(*row)
+
+    def put_persona(self, persona: Persona) -> None:
+        """Store a persona."""
+        self._write(
+            "INSERT OR REPLACE INTO personas VALUES (?, ?, ?, ?, ?)",
+            (persona.persona_id, persona.api_key, persona.name, persona.clip_id, persona.created_at),
+        )
+
+    def get_persona(self, persona_id: str) -> Persona | None:
+        """A persona by id, or None."""
+        row = self._conn.execute("SELECT * FROM personas WHERE persona_id = ?", (persona_id,)).fetchone()
+        return None if row is None else Persona(*row)
+
+    # --- accounts and the ledger --------------------------------------------------------------------
+
+    def get_account(self, api_key: str) -> Account | None:
+        """An account by key, or None."""
+        cached = self._accounts.get(api_key)
+        if cached is not None:
+            return cached
+        row = self._conn.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE api_key = ?", (api_key,)).fetchone()
+        if row is None:
+            return None
+        account = account_of(row)
+        if not self.shared:
+            self._accounts[api_key] = account
+        return account
+
+    def put_account(self, account: Account) -> None:
+        """Insert or replace an account (keeping its place in :meth:`accounts`)."""
+        self._write(
+            PUT_ACCOUNT,
+            (
+                account.api_key,
+                account.credits,
+                account.extra_credits,
+                account.qps,
+                account.queue_capacity,
+                account.expires_at,
+                account.usage_limit,
+                account.usage,
+                int(account.invalid_signature),
+            ),
+        )
+        if not self.shared:
+            self._accounts[account.api_key] = account
+
+    def accounts(self) -> Iterator[Account]:
+        """Every account, in the order they were opened."""
+        return map(account_of, self._conn.execute(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY rowid").fetchall())
+
+    def add_entry(self, entry: Entry) -> Entry:
+        """Append a ledger entry; its ``seq`` is its row number. A second refund of a task is refused."""
+        with self._transaction:
+            cursor = self._conn.execute(
+                ADD_ENTRY,
+                (
+                    entry.api_key,
+                    entry.reason,
+                    entry.credits,
+                    entry.extra_credits,
+                    entry.instant,
+                    entry.task_id,
+                    entry.operation,
+                    entry.error_id,
+                ),
+            )
+            if entry.reason == "refund" and entry.task_id is not None:
+                self._conn.execute("UPDATE tasks SET unsettled = 0 WHERE id = ?", (entry.task_id,))
+        seq = cursor.lastrowid
+        assert seq is not None
+        return Entry(
+            seq,
+            entry.api_key,
+            entry.reason,
+            entry.credits,
+            entry.extra_credits,
+            entry.instant,
+            entry.task_id,
+            entry.operation,
+            entry.error_id,
+        )
+
+    def entries(self, api_key: str | None = None) -> list[Entry]:
+        """Ledger entries, oldest first."""
+        if api_key is None:
+            rows = self._conn.execute(f"SELECT {ENTRY_COLUMNS} FROM ledger ORDER BY seq").fetchall()
+        else:
+            rows = self._conn.execute(
+                f"SELECT {ENTRY_COLUMNS} FROM ledger WHERE api_key = ? ORDER BY seq", (api_key,)
+            ).fetchall()
+        return [entry_of(row) for row in rows]
+
+    def refund_of(self, task_id: str) -> Entry | None:
+        """The refund entry of a task, if any."""
+        row = self._conn.execute(
+            f"SELECT {ENTRY_COLUMNS} FROM ledger WHERE task_id = ? AND reason = 'refund'", (task_id,)
+        ).fetchone()
+        return None if row is None else entry_of(row)
+
+    # --- the request journal --------------------------------------------------------------------------
+
+    def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first: the last ``limit`` of the last ``journal_size``."""
+        self.flush()
+        sql = (
+            f"SELECT {', '.join(JOURNAL_COLUMNS)}, seq FROM journal "
+            "WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - ?"
+        )
+        params: tuple[Any, ...] = (self._journal_size,)
+        if api_key is not None:
+            sql += " AND api_key = ?"
+            params += (api_key,)
+        sql += " ORDER BY seq DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params += (limit,)
+        names = (*JOURNAL_COLUMNS, "seq")
+        rows = self._conn.execute(sql, params).fetchall()
+        return [dict(zip(names, row, strict=True)) for row in reversed(rows)]
+
+    # --- shared runtime state: clock, sequences, QPS windows ----------------------------------------
+
+    def clock_state(self) -> ClockState | None:
+        """The virtual clock's state, or None."""
+        if self._clock is not None:
+            return self._clock
+        row = self._conn.execute("SELECT offset, frozen_at FROM clock WHERE id = 0").fetchone()
+        state = None if row is None else ClockState(row[0], row[1])
+        if not self.shared:
+            self._clock = state
+        return state
+
+    def put_clock_state(self, state: ClockState) -> None:
+        """Replace the virtual clock's state."""
+        self._write(
+            "INSERT OR REPLACE INTO clock (id, offset, frozen_at) VALUES (0, ?, ?)", (state.offset, state.frozen_at)
+        )
+        if not self.shared:
+            self._clock = state
+
+    def next_sequence(self, name: str) -> int:
+        """The next number of a sequence: one atomic statement when shared; in exclusive mode from a block
+        of :data:`SEQUENCE_BLOCK` numbers reserved in the file at once (after a restart the sequence
+        carries on past the block, skipping what was not used, never repeating a number)."""
+        if self.shared:
+            with self._transaction:
+                rows = self._conn.execute(NEXT, (name,)).fetchall()
+            value: int = rows[0][0]
+            return value
+        with self._transaction:
+            block = self._blocks.get(name)
+            if block is None or block[0] > block[1]:
+                row = self._conn.execute("SELECT value FROM sequences WHERE name = ?", (name,)).fetchone()
+                start = (row[0] if row else 0) + 1
+                self._conn.execute(RESERVE, (name, start + SEQUENCE_BLOCK - 1))
+                block = (start, start + SEQUENCE_BLOCK - 1)
+            self._blocks[name] = (block[0] + 1, block[1])
+        return block[0]
+
+    def qps_window(self, api_key: str) -> list[float]:
+        """A key's QPS window."""
+        row = self._conn.execute("SELECT window FROM qps WHERE api_key = ?", (api_key,)).fetchone()
+        return [] if row is None else list(orjson.loads(row[0]))
+
+    def put_qps_window(self, api_key: str, window: list[float]) -> None:
+        """Replace a key's QPS window."""
+        self._write("INSERT OR REPLACE INTO qps (api_key, window) VALUES (?, ?)", (api_key, orjson.dumps(window)))
+
+    # --- fault rules ------------------------------------------------------------------------------------
+
+    def add_fault(self, rule: FaultRule) -> FaultRule:
+        """Store a rule; its id is its row number (1, 2, … since the last clear)."""
+        cursor = self._write(
+            "INSERT INTO faults (operation, error_id, times, probability, api_key, at_progress, hits) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (rule.operation, rule.error_id, rule.times, rule.probability, rule.api_key, rule.at_progress, rule.hits),
+        )
+        assert cursor.lastrowid is not None
+        self._faults = None
+        return FaultRule(
+            cursor.lastrowid,
+            rule.operation,
+            rule.error_id,
+            rule.times,
+            rule.probability,
+            rule.api_key,
+            rule.at_progress,
+            rule.hits,
+        )
+
+    def fault_rules(self) -> list[FaultRule]:
+        """Every fault rule, oldest first."""
+        if self._faults is not None:
+            return list(self._faults)
+        rows = self._conn.execute(
+            "SELECT id, operation, error_id, times, probability, api_key, at_progress, hits FROM faults ORDER BY id"
+        ).fetchall()
+        rules = [fault_of(row) for row in rows]
+        if not self.shared:
+            self._faults = rules
+        return list(rules)
+
+    def hit_fault(self, rule_id: int) -> None:
+        """Count a hit of a rule."""
+        self._write("UPDATE faults SET hits = hits + 1 WHERE id = ?", (rule_id,))
+        self._faults = None
+
+    def clear_faults(self) -> None:
+        """Forget every rule and restart the draws."""
+        with self.transaction():
+            self._conn.execute("DELETE FROM faults")
+            self._conn.execute("DELETE FROM sequences WHERE name = ?", (FAULT_DRAWS,))
+            self._faults = None
+            self._blocks.pop(FAULT_DRAWS, None)
+
+    # --- webhooks ---------------------------------------------------------------------------------------
+
+    def put_watch(self, watch: Watch) -> None:
+        """Insert or replace a task's watch."""
+        self._write(
+            "INSERT INTO watches (task_id, url, secret, platform, base_url, sent) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (task_id) DO UPDATE SET sent = excluded.sent",
+            (watch.task_id, watch.url, watch.secret, watch.platform, watch.base_url, ",".join(sorted(watch.sent))),
+        )
+
+    def watches(self) -> list[Watch]:
+        """Every watch, oldest first."""
+        rows = self._conn.execute("SELECT task_id, url, secret, platform, base_url, sent FROM watches ORDER BY rowid")
+        return [
+            Watch(task_id, url, secret, platform, base_url, set(filter(None, sent.split(","))))
+            for task_id, url, secret, platform, base_url, sent in rows
+        ]
+
+    def drop_watch(self, task_id: str) -> None:
+        """Forget a task's watch."""
+        self._write("DELETE FROM watches WHERE task_id = ?", (task_id,))
+
+    def put_delivery(self, delivery: Delivery) -> None:
+        """Insert a delivery, or update its state, next attempt and attempts."""
+        attempts = orjson.dumps([[a.instant, a.status, a.error] for a in delivery.attempts])
+        self._write(
+            PUT_DELIVERY,
+            (
+                delivery.id,
+                delivery.task_id,
+                delivery.platform,
+                delivery.event,
+                delivery.url,
+                delivery.body,
+                delivery.due,
+                delivery.secret,
+                delivery.state,
+                delivery.next_at,
+                attempts,
+            ),
+        )
+
+    def deliveries(self, task_id: str | None = None, state: DeliveryState | None = None) -> list[Delivery]:
+        """Deliveries (all, a task's, or those in one state), oldest first."""
+        sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE 1"
+        params: tuple[Any, ...] = ()
+        if task_id is not None:
+            sql += " AND task_id = ?"
+            params += (task_id,)
+        if state is not None:
+            sql += " AND state = ?"
+            params += (state,)
+        return [delivery_of(row) for row in self._conn.execute(sql + " ORDER BY seq", params).fetchall()]
+
+    def due_deliveries(self, now: float) -> list[Delivery]:
+        """Pending deliveries due by ``now``, oldest first."""
+        rows = self._conn.execute(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'pending' AND next_at <= ? ORDER BY seq", (now,)
+        ).fetchall()
+        return [delivery_of(row) for row in rows]
+
+    # --- life cycle -------------------------------------------------------------------------------------
+
+    def initialized(self) -> bool:
+        """Whether the start-up state has been applied since the file was new or cleared."""
+        return self._conn.execute("SELECT 1 FROM meta WHERE name = 'initialized'").fetchone() is not None
+
+    def mark_initialized(self) -> None:
+        """Record that the start-up state has been applied."""
+        self._write("INSERT OR REPLACE INTO meta (name, value) VALUES ('initialized', 1)")
+
+    def recover(self) -> None:
+        """Deliveries claimed by a process that died before finishing them become pending again."""
+        self._write("UPDATE deliveries SET state = 'pending' WHERE state = 'sending'")
+
+    def clear(self) -> None:
+        """Forget everything, in one transaction."""
+        with self._lock:
+            self._journal_buffer.clear()  # records of the state being forgotten
+            with self.transaction():
+                for table in TABLES:
+                    self._conn.execute(f"DELETE FROM {table}")
+                self._forget_caches()
+
+    def close(self) -> None:
+        """Write what is buffered and close the connection (idempotent)."""
+        with self._lock:
+            try:
+                self._release_held()
+                self.flush()
+            except sqlite3.ProgrammingError:  # closed already
+                pass
+            self._conn.close()
+            self._close_writers()

@@ -1,0 +1,283 @@
+"""The SQLite connection of a store: transactions, the held per-request commit, workers' lock, journal batching.
+
+See the package docstring (:mod:`mockserver.store.sqlite`) for why each of these is as it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any
+
+from mockserver.errors import ConfigError, MockError
+from mockserver.store.sqlite.schema import ADD_JOURNAL, JOURNAL_COLUMNS, JOURNAL_TRIM_EVERY, SCHEMA, SCHEMA_VERSION
+
+#: The API request the running code serves (see :meth:`SqliteStore.request`): an identity, or None.
+REQUEST: ContextVar[object | None] = ContextVar("musicapi_mock_request", default=None)
+
+
+class Transaction:
+    """``with store.transaction():`` — BEGIN IMMEDIATE … COMMIT (outermost only), serialized per store."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Connection) -> None:
+        self._store = store
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._lock.acquire()
+        if store._depth == 0:
+            try:
+                if store._held is None:
+                    store._begin()
+                elif store._held is not REQUEST.get():  # another request's: commit it, then start afresh
+                    store._release_held()
+                    store._begin()
+                else:  # this request's own held transaction: carry on in it
+                    store._held = None
+            except BaseException:
+                store._lock.release()
+                raise
+        store._depth += 1
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        store = self._store
+        try:
+            store._depth -= 1
+            if store._depth == 0:
+                commit = exc_type is None or issubclass(exc_type, MockError)
+                request = REQUEST.get()
+                if commit and request is not None:
+                    store._hold(request)
+                else:
+                    store._end(commit)
+        finally:
+            store._lock.release()
+
+
+class Connection:
+    """One connection to a state file, with nested, serialized transactions (the store's base class)."""
+
+    def __init__(self, path: str, journal_size: int, *, shared: bool, timeout: float) -> None:
+        self.path = path
+        #: Whether other processes use the file at the same time (``--workers``); see the package docstring.
+        self.shared = shared
+        self._journal_size = journal_size
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._transaction = Transaction(self)
+        #: Exclusive mode: journal records not written yet, and those written in the open transaction.
+        self._journal_buffer: list[tuple[Any, ...]] = []
+        self._journal_inflight: list[tuple[Any, ...]] = []
+        self._flush_scheduled = False
+        #: The request whose committed transaction is held open (see :meth:`request`), or None.
+        self._held: object | None = None
+        #: Shared mode: a lock file (``FILE-lock``) serializing the workers' write transactions. SQLite's
+        #: own busy handler sleeps a millisecond or more between tries; a blocked ``flock`` wakes at once.
+        self._writers: int | None = None
+        if shared:
+            try:
+                self._writers = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ConfigError(f"state file {path}: cannot create its lock file ({exc})") from None
+        try:
+            # a short wait while opening: a file locked by a running single-process server is refused quickly
+            self._conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            self._close_writers()
+            raise ConfigError(f"state file {path}: {exc}") from None
+        try:
+            self._open()
+        except BaseException:
+            self._conn.close()
+            self._close_writers()
+            raise
+        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+
+    def _forget_caches(self) -> None:
+        """Drop what a subclass caches of the file (after a rollback)."""
+
+    def _close_writers(self) -> None:
+        if self._writers is not None:
+            os.close(self._writers)
+            self._writers = None
+
+    def _open(self) -> None:
+        """Set the file's modes and create (or check) its tables; errors as :class:`ConfigError`."""
+        try:
+            self._prepare()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise ConfigError(
+                    f"state file {self.path} is in use by another process (a running "
+                    "musicapi-mock? several workers share one file with --workers N)"
+                ) from None
+            raise ConfigError(f"state file {self.path}: not a usable musicapi-mock state file ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"state file {self.path}: not a usable musicapi-mock state file ({exc})") from None
+
+    def _prepare(self) -> None:
+        conn = self._conn
+        if not self.shared:
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")  # before the first access: no shared-memory index
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise ConfigError(f"state file {self.path}: cannot use write-ahead logging (journal mode {mode})")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with self._transaction:  # several workers open the file at once: one creates the tables
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise ConfigError(f"state file {self.path}: a SQLite database, but not a musicapi-mock one")
+                for statement in filter(str.strip, SCHEMA.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise ConfigError(
+                    f"state file {self.path}: written by another version of musicapi-mock "
+                    f"(schema {version}, this one reads {SCHEMA_VERSION})"
+                )
+
+    def _begin(self) -> None:
+        """Start the outermost transaction: the workers' lock first, then SQLite's write lock."""
+        if self._writers is not None:
+            fcntl.flock(self._writers, fcntl.LOCK_EX)
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._write_journal()  # buffered journal records ride along with this commit
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self._rolled_back()
+            self._release_writers()
+            raise
+
+    def _end(self, commit: bool) -> None:
+        """Commit (or roll back) the outermost transaction, then let the next writer in."""
+        try:
+            if commit:
+                self._conn.execute("COMMIT")
+                self._journal_inflight.clear()
+            else:
+                self._conn.execute("ROLLBACK")
+                self._rolled_back()
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self._rolled_back()
+            raise
+        finally:
+            self._release_writers()
+
+    def _release_writers(self) -> None:
+        if self._writers is not None:
+            fcntl.flock(self._writers, fcntl.LOCK_UN)
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """One API request (around its handler and its journal record).
+
+        A transaction it commits is *held* open instead, so that what follows in the same stretch of
+        synchronous code — the request's journal record — commits with it: one commit per create
+        rather than two. The hold ends when the request ends (before its answer is sent), when the
+        request pauses (``await``: the event loop's next turn), or when another request needs the
+        database, whichever comes first. A request never answers before its writes are committed.
+        """
+        token = REQUEST.set(object())
+        try:
+            yield
+        finally:
+            REQUEST.reset(token)
+            if self._held is not None:
+                with self._lock:
+                    self._release_held()
+
+    def _hold(self, request: object) -> None:
+        """Keep the transaction open for ``request``; commit it at the event loop's next turn at the latest."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._end(commit=True)
+            return
+        self._held = request
+        loop.call_soon(self._release_held_soon)
+
+    def _release_held_soon(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._release_held()
+
+    def _release_held(self) -> None:
+        """Commit the held transaction, if any."""
+        if self._held is not None:
+            self._held = None
+            self._end(commit=True)
+
+    def _rolled_back(self) -> None:
+        """Forget caches a rolled-back transaction may have changed; keep its journal records for later."""
+        self._forget_caches()
+        if self._journal_inflight:
+            self._journal_buffer[:0] = self._journal_inflight
+            self._journal_inflight.clear()
+
+    def transaction(self) -> Transaction:
+        """A unit of work (BEGIN IMMEDIATE … COMMIT); nested ones join the outermost."""
+        return self._transaction
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """One statement that writes, in the caller's transaction or in one of its own."""
+        with self._transaction:
+            return self._conn.execute(sql, params)
+
+    def journal(self, record: dict[str, Any]) -> None:
+        """Record one API request: at once when shared, else batched (see the module docstring)."""
+        row = tuple(record[name] for name in JOURNAL_COLUMNS)
+        if self.shared or (self._held is not None and self._held is REQUEST.get()):  # at once, or with the
+            # transaction this request holds open
+            with self._transaction:
+                self._insert_journal([row])
+            return
+        self._journal_buffer.append(row)
+        if not self._flush_scheduled:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no event loop (a script, a test): write now
+                self.flush()
+                return
+            self._flush_scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the buffered journal records (one transaction)."""
+        self._flush_scheduled = False
+        if self._journal_buffer:
+            with self.transaction():  # entering writes them
+                pass
+
+    def _write_journal(self) -> None:
+        """Inside a transaction: insert the buffered journal records."""
+        if self._journal_buffer:
+            rows, self._journal_buffer = self._journal_buffer, []
+            self._journal_inflight.extend(rows)
+            self._insert_journal(rows)
+
+    def _insert_journal(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert journal rows, trimming the journal to its size now and then."""
+        conn = self._conn
+        first = last = None
+        for row in rows:
+            last = conn.execute(ADD_JOURNAL, row).lastrowid
+            first = first or last
+        assert first is not None and last is not None
+        if (first - 1) // JOURNAL_TRIM_EVERY != last // JOURNAL_TRIM_EVERY:
+            conn.execute("DELETE FROM journal WHERE seq <= ?", (last - self._journal_size,))

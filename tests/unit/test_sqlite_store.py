@@ -1,0 +1,133 @@
+"""The SQLite store on its own: transactions, commits per request, sequences, the journal's bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mockserver.catalog import CATALOG
+from mockserver.engine.records import Account, Entry
+from mockserver.errors import MockError
+from mockserver.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> str:
+    return str(tmp_path / "state.sqlite3")
+
+
+@pytest.fixture
+def store(path: str) -> Iterator[SqliteStore]:
+    opened = SqliteStore(path, journal_size=5)
+    yield opened
+    opened.close()
+
+
+def record(n: int) -> dict[str, object]:
+    return {
+        "instant": float(n),
+        "method": "GET",
+        "path": f"/p/{n}",
+        "operation": "op",
+        "status": 200,
+        "api_key": "k" if n % 2 else "other",
+        "error_id": None,
+    }
+
+
+def test_a_domain_error_commits_what_came_before_it_anything_else_rolls_back(store: SqliteStore) -> None:
+    with pytest.raises(MockError), store.transaction():
+        store.put_account(Account("kept", 5))
+        store.add_entry(Entry(0, "kept", "grant", 5, 0, 1.0))
+        raise MockError(CATALOG["nuro.queue_full"])
+    with pytest.raises(ZeroDivisionError), store.transaction():
+        store.put_account(Account("dropped", 5))
+        store.add_entry(Entry(0, "dropped", "grant", 5, 0, 1.0))
+        print(1 / 0)
+    assert [a.api_key for a in store.accounts()] == ["kept"]
+    assert store.get_account("dropped") is None  # the cache forgot it too
+    assert [(e.seq, e.api_key) for e in store.entries()] == [(1, "kept")]
+
+
+def test_a_task_is_refunded_at_most_once_whatever_the_caller_does(store: SqliteStore) -> None:
+    store.add_entry(Entry(0, "k", "refund", 10, 0, 1.0, "task-1"))
+    with pytest.raises(Exception, match="UNIQUE"):
+        store.add_entry(Entry(0, "k", "refund", 10, 0, 2.0, "task-1"))
+    assert len(store.entries("k")) == 1
+
+
+def test_a_request_makes_one_commit_and_makes_it_before_it_ends(path: str) -> None:
+    writer, reader = SqliteStore(path, shared=True), SqliteStore(path, shared=True)
+    statements: list[str] = []
+    writer._conn.set_trace_callback(statements.append)
+
+    async def one_request() -> None:
+        with writer.request():
+            with writer.transaction():
+                writer.put_account(Account("k", 7))
+            writer.journal(record(1))
+        assert reader.get_account("k") == Account("k", 7)  # committed: another process sees it
+
+    asyncio.run(one_request())
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert [r["path"] for r in reader.journal_entries()] == ["/p/1"]
+    writer.close()
+    reader.close()
+
+
+def test_a_request_that_pauses_commits_before_it_pauses(path: str) -> None:
+    writer, reader = SqliteStore(path, shared=True), SqliteStore(path, shared=True)
+
+    async def one_request() -> None:
+        with writer.request():
+            with writer.transaction():
+                writer.put_account(Account("k", 7))
+            await asyncio.sleep(0)  # another request may run now: this one's writes are in
+            assert reader.get_account("k") == Account("k", 7)
+
+    asyncio.run(one_request())
+    writer.close()
+    reader.close()
+
+
+def test_workers_never_hand_out_the_same_number(path: str) -> None:
+    stores = [SqliteStore(path, shared=True) for _ in range(3)]
+    drawn: list[list[int]] = [[] for _ in stores]
+
+    def draw(index: int) -> None:
+        for _ in range(300):
+            drawn[index].append(stores[index].next_sequence("id"))
+
+    threads = [threading.Thread(target=draw, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(n for numbers in drawn for n in numbers) == list(range(1, 901))
+    for opened in stores:
+        opened.close()
+
+
+def test_a_single_process_sequence_carries_on_after_a_restart_and_restarts_after_a_clear(path: str) -> None:
+    first = SqliteStore(path)
+    assert [first.next_sequence("id") for _ in range(3)] == [1, 2, 3]
+    first.close()
+    again = SqliteStore(path)
+    later = again.next_sequence("id")
+    assert later > 3  # numbers reserved by the last run are never handed out again
+    again.clear()
+    assert again.next_sequence("id") == 1
+    again.close()
+
+
+def test_the_journal_keeps_its_last_records(store: SqliteStore) -> None:
+    for n in range(1, 301):
+        store.journal(record(n))
+    rows = store.journal_entries()
+    assert [(r["seq"], r["path"]) for r in rows] == [(n, f"/p/{n}") for n in range(296, 301)]
+    assert [r["seq"] for r in store.journal_entries("k", limit=2)] == [297, 299]
+    assert store._conn.execute("SELECT count(*) FROM journal").fetchone()[0] < 300  # trimmed on the way
