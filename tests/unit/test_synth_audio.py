@@ -1,4 +1,4 @@
-"""Tests for mockserver.media.audio: synthesized WAV tunes, byte ranges and Range header parsing."""
+"""Tests for mockserver.synth.audio: synthesized WAV tunes, byte ranges and Range header parsing."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from array import array
 
 import pytest
 
-from mockserver.media.audio import (
+from mockserver.synth.audio import (
     HEADER_SIZE,
     NOTE_SAMPLES,
     SAMPLE_RATE,
@@ -150,7 +150,7 @@ def test_bytes_do_not_depend_on_the_process() -> None:
     tune = Tune("cross-process", 5)
     here = hashlib.sha256(full_file(tune)).hexdigest()
     script = (
-        "import hashlib; from mockserver.media.audio import Tune, read_range; "
+        "import hashlib; from mockserver.synth.audio import Tune, read_range; "
         "t = Tune('cross-process', 5); print(hashlib.sha256(read_range(t, 0, t.size)).hexdigest())"
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

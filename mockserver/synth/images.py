@@ -13,17 +13,23 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def cover_png(seed: str) -> bytes:
-    """A 64x64 RGB PNG: a diagonal gradient between two colours derived from ``seed``."""
+def cover_rgb(seed: str, size: int = SIZE) -> bytes:
+    """The cover's pixels, ``size`` x ``size`` RGB rows: a diagonal gradient between two colours of ``seed``."""
     digest = hashlib.blake2b(seed.encode(), digest_size=6).digest()
     first, second = digest[:3], digest[3:]
-    rows = []
-    for y in range(SIZE):
-        row = bytearray(b"\x00")  # filter type: none
-        for x in range(SIZE):
-            t = (x + y) / (2 * SIZE - 2)
-            row += bytes(int(a + (b - a) * t) for a, b in zip(first, second, strict=True))
-        rows.append(bytes(row))
+    pixels = bytearray()
+    for y in range(size):
+        for x in range(size):
+            t = (x + y) / (2 * size - 2)
+            pixels += bytes(int(a + (b - a) * t) for a, b in zip(first, second, strict=True))
+    return bytes(pixels)
+
+
+def cover_png(seed: str) -> bytes:
+    """A 64x64 RGB PNG of :func:`cover_rgb`."""
+    pixels = cover_rgb(seed)
+    width = 3 * SIZE
+    rows = [b"\x00" + pixels[y * width : (y + 1) * width] for y in range(SIZE)]  # filter type: none
     header = struct.pack(">IIBBBBB", SIZE, SIZE, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"

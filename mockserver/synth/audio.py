@@ -23,13 +23,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = [
+    "BPM",
     "HEADER_SIZE",
+    "PITCHES",
     "NOTE_SAMPLES",
     "SAMPLE_RATE",
     "RangeNotSatisfiable",
     "Tune",
     "iter_range",
+    "notes",
     "parse_range",
+    "pcm",
     "read_range",
     "wav_header",
 ]
@@ -146,6 +150,37 @@ def _block_notes(seed: bytes, block: int) -> list[int]:
         level = n_levels - 1 if i % 4 == 0 else colour % (n_levels - 1)
         notes.append(pitch * n_levels + level)
     return notes
+
+
+#: Notes between two downbeats (every fourth note is accented): a beat of four 0.2 s notes.
+NOTES_PER_BEAT = 4
+#: The tempo every tune has: one beat of :data:`NOTES_PER_BEAT` notes of ``NOTE_SAMPLES / SAMPLE_RATE`` s.
+BPM = 60 * SAMPLE_RATE / (NOTES_PER_BEAT * NOTE_SAMPLES)
+#: The frequency (Hz) of each pitch index :func:`notes` returns.
+PITCHES = _PITCHES
+
+
+def notes(tune: Tune) -> list[tuple[float, int, int]]:
+    """The tune's notes in order: ``(start seconds, pitch index, level index)``, one per 0.2 s.
+
+    Level index ``len(_LEVELS) - 1`` is the downbeat accent. The last note may be cut short by the end.
+    """
+    seed = tune.seed.encode("utf-8", "surrogatepass")
+    count = -(-tune.n_samples // NOTE_SAMPLES)
+    out: list[tuple[float, int, int]] = []
+    n_levels = len(_LEVELS)
+    for block in range(-(-count // _NOTES_PER_BLOCK)):
+        for i, index in enumerate(_block_notes(seed, block)):
+            number = block * _NOTES_PER_BLOCK + i
+            if number >= count:
+                break
+            out.append((number * NOTE_SAMPLES / SAMPLE_RATE, index // n_levels, index % n_levels))
+    return out
+
+
+def pcm(tune: Tune) -> bytes:
+    """The tune's samples (16-bit mono little-endian), without the WAV header."""
+    return read_range(tune, HEADER_SIZE, tune.size)
 
 
 def _check_range(tune: Tune, start: int, end: int) -> None:
