@@ -300,10 +300,32 @@ def family_of(operation_id: str, spec: ApiSpec) -> str:
     return spec.operations[operation_id].family
 
 
-#: Operations whose body must name a finished clip of the caller (every body field ending in ``clip_id``),
-#: made by the named create and read from its poll's ``data[0].clip_id``: Sonic's persona is made from a
-#: clip of the last 24 hours (reference §2.4).
-NEEDS_FINISHED_CLIP: Mapping[str, str] = {"sonicPersona": "sonicCreate"}
+#: Body fields that name clips of the caller: one clip (``*clip_id``) or several (``*clip_ids``).
+CLIP_FIELDS = ("clip_id", "clip_ids")
+
+
+def names_clips(body: JSON) -> bool:
+    """Whether a body names clips of the caller (fields ending in ``clip_id`` or ``clip_ids``)."""
+    return isinstance(body, Mapping) and any(str(name).endswith(CLIP_FIELDS) for name in body)
+
+
+def clip_maker(spec: ApiSpec, operation_id: str) -> str | None:
+    """For an operation whose valid body names clips: the family's create that makes finished clips.
+
+    Read from the spec: the first ``POST`` of the same family with an OpenAPI link to its poll and a valid
+    body that names no clip (Sonic: ``sonicCreate``, Producer: ``producerCreate``).
+    """
+    op = spec.operations[operation_id]
+    if not names_clips(valid_body(spec, operation_id)):
+        return None
+    for candidate in product_operations(spec):
+        if candidate.family != op.family or candidate.method != "POST" or candidate.operation_id == operation_id:
+            continue
+        body = valid_body(spec, candidate.operation_id)
+        if linked_poll(spec, candidate.operation_id) is not None and body is not None and not names_clips(body):
+            return candidate.operation_id
+    return None
+
 
 #: The not-found answer each poll operation documents for an unknown task id (catalog ids).
 NOT_FOUND: Mapping[str, str] = {"nuroGetTask": "nuro.task_not_found"}

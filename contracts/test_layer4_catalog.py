@@ -105,8 +105,8 @@ class Caller:
         )
 
     def prepare(self, http: httpx.Client) -> None:
-        """Make the state the body refers to (e.g. a finished clip for a Sonic persona)."""
-        creator = families.NEEDS_FINISHED_CLIP.get(self.op.operation_id)
+        """Make the state the body refers to: finished clips of the caller, by the family's create (spec-derived)."""
+        creator = families.clip_maker(self.contract.spec, self.op.operation_id)
         if creator is None or not isinstance(self.body, dict):
             return
         link = families.linked_poll(self.contract.spec, creator)
@@ -117,9 +117,12 @@ class Caller:
         mockplane.advance(self.contract, self.target, 3600)
         done = http.get(poll.path.replace("{task_id}", str(families.pointer(made.json(), link[1]))))
         assert done.status_code == 200, done.text
-        clip_id = families.pointer(done.json(), "/data/0/clip_id")
+        data = done.json()["data"]
+        clip_ids = [str(item["clip_id"]) for item in data]
+        for name in [k for k in self.body if k.endswith("clip_ids")]:
+            self.body[name] = clip_ids[:2]
         for name in [k for k in self.body if k.endswith("clip_id")]:
-            self.body[name] = clip_id
+            self.body[name] = clip_ids[0]
 
     def path(self, http: httpx.Client) -> str:
         """The concrete path (a real task id for a poll, made by its linked create)."""
@@ -219,6 +222,8 @@ def check_task_failure(
     if reader is None or link is None:
         pytest.skip(f"no way to read a failed {family} task yet (contracts/test_layer4_catalog.py FAILURE_READERS)")
     key = caller.key
+    with contract.client(target, key) as http:
+        caller.prepare(http)
     start = contract.credits(key, target)
     with contract.client(target, key) as http:
         headers: dict[str, str] = {}

@@ -38,9 +38,10 @@ def all_handlers(mock: Mock) -> dict[str, Handler]:
     """Every implemented operation's handler, by operationId."""
     handlers: dict[str, Handler] = {}
     for entry in mock.families:
-        handlers.update(entry.handlers(mock.ctx, mock.webhooks))
+        handlers.update(entry.handlers(mock.ctx, mock.outbound))
     handlers.update(ControlHandlers(mock.ctx, mock.spec, mock.webhooks, mock.reset).routes())
-    handlers.update(MediaHandlers(mock.ctx, mock.webhooks.families).routes())
+    stems = {name for names in mock.spec.schema("sonic", "SonicStemsResponse")["x-stems"].values() for name in names}
+    handlers.update(MediaHandlers(mock.ctx, mock.webhooks.families, stems).routes())
     return handlers
 
 

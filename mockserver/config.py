@@ -41,18 +41,48 @@ ERROR_FIELDS = ("code", "message", "error", "detail", "type")
 #: Credits per operation (and ``operation.task_type[.v3]`` variants). They changed over time
 #: (reference §6); these are the newest documented values (docs audit of 2026-09-03, Producer docs,
 #: the Nuro seeds). Polling and get-credits are free; lyrics are free (2026 skill doc).
+_SONIC_CREATE: Mapping[str, int] = {
+    "": 14,  # create/cover on v4.5+ or in description mode
+    ".create_music.v3": 10,  # custom mode on sonic-v3-5 / sonic-v4
+    ".cover_music.v3": 10,
+    ".extend_music": 10,
+    ".extend_upload_music": 10,
+    ".persona_music": 10,
+    ".remaster": 10,
+    ".add_instrumental": 10,
+    ".add_vocals": 10,
+    ".concat_music": 2,
+}
 DEFAULT_COSTS: Mapping[str, int] = {
     "nuroCreate": 10,
-    "sonicCreate": 14,  # create/cover on v4.5+ or in description mode
-    "sonicCreate.create_music.v3": 10,  # custom mode on sonic-v3-5 / sonic-v4
-    "sonicCreate.cover_music.v3": 10,
-    "sonicCreate.extend_music": 10,
-    "sonicCreate.extend_upload_music": 10,
-    "sonicCreate.persona_music": 10,
-    "sonicCreate.concat_music": 2,
+    **{f"sonicCreate{variant}": cost for variant, cost in _SONIC_CREATE.items()},
+    # the legacy suno namespace is the same operation, at the same prices
+    **{f"sunoCreate{variant}": cost for variant, cost in _SONIC_CREATE.items()},
     "sonicUpload": 2,
     "sonicPersona": 1,
+    # an upload plus a cover (v4.5+: 14; custom mode on v3.5/v4: 10) or an extend (10), in one call (GUESS)
+    "sonicUploadCover": 16,
+    "sonicUploadCover.v3": 12,
+    "sonicUploadExtend": 12,
+    "sonicCreateVoice": 4,
+    "sonicWav": 1,
+    "sonicMidi": 1,
+    "sonicVox": 1,
+    "sonicBpm": 1,
+    "sonicUpsampleTags": 1,
+    "sonicStemsBasic": 20,
+    "sonicStemsFull": 50,
+    "sonicDownload": 2,
+    "sonicSample": 14,
+    "sonicSample.v3": 10,
+    "sonicMashup": 14,
+    "sonicMashup.v3": 10,
+    "sonicReplaceSection": 10,
     "producerCreate": 10,
+    "producerUpload": 2,
+    "producerDownload": 2,
+    "producerLyricsCreate": 1,
+    "producerVideoClip": 5,
 }
 
 
@@ -116,6 +146,11 @@ class Config:
 
     #: HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202; reference §2.2).
     sonic_not_ready_status: int = 200
+    #: Producer polls of an unfinished task: None answers 200 with ``status: PENDING|RUNNING`` (the newest
+    #: docs); 202 or 200 answers the older copy's ``{code: 202, type: not_ready, error}`` with that status.
+    producer_not_ready_status: int | None = None
+    #: Seconds the mock waits for an upload URL on 127.0.0.1 to answer its ``HEAD`` probe.
+    upload_probe_timeout: float = 2.0
     #: Fields of the non-Nuro error body (the shape is unconfirmed; every known client reads one of these).
     error_fields: tuple[str, ...] = ERROR_FIELDS
     #: Secret used to sign webhooks sent without a ``webhook_secret`` (the vendor uses one of its own).

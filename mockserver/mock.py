@@ -13,10 +13,12 @@ from mockserver.clock import Clock, TimeSource
 from mockserver.config import Config
 from mockserver.engine.context import Context
 from mockserver.engine.family import Family
+from mockserver.engine.outbound import AudioProbe, Outbound
 from mockserver.engine.ports import Store
 from mockserver.engine.webhooks import Dispatcher, Sender
 from mockserver.families.entry import FamilyEntry
 from mockserver.families.registry import registry
+from mockserver.http.url_probe import HttpxProbe
 from mockserver.http.webhook_sender import HttpxSender
 from mockserver.scenario_files import apply_file
 from mockserver.spec import ApiSpec
@@ -31,7 +33,12 @@ class Mock:
     spec: ApiSpec
     ctx: Context
     families: list[FamilyEntry]
-    webhooks: Dispatcher
+    outbound: Outbound
+
+    @property
+    def webhooks(self) -> Dispatcher:
+        """The webhook dispatcher."""
+        return self.outbound.webhooks
 
     @property
     def store(self) -> Store:
@@ -45,7 +52,12 @@ class Mock:
 
     @classmethod
     def build(
-        cls, config: Config, time_source: TimeSource, spec: ApiSpec | None = None, sender: Sender | None = None
+        cls,
+        config: Config,
+        time_source: TimeSource,
+        spec: ApiSpec | None = None,
+        sender: Sender | None = None,
+        probe: AudioProbe | None = None,
     ) -> Mock:
         """A mock for ``config``; ``time_source`` is the only real-time input, ``sender`` the webhooks' way out.
 
@@ -58,7 +70,8 @@ class Mock:
             ctx = Context.over(store, Clock(time_source, store, manual=config.manual_clock), config)
             families = registry(loaded)
             tasks: dict[str, Family] = {entry.name: entry.tasks for entry in families if entry.tasks is not None}
-            mock = cls(config, loaded, ctx, families, Dispatcher(ctx, tasks, sender or HttpxSender()))
+            outbound = Outbound(Dispatcher(ctx, tasks, sender or HttpxSender()), probe or HttpxProbe())
+            mock = cls(config, loaded, ctx, families, outbound)
             with store.transaction():  # several workers start at once: one of them initializes
                 if not store.initialized():
                     mock.apply_scenarios()

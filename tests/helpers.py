@@ -26,6 +26,20 @@ def advance(client: httpx.Client, seconds: float) -> None:
     client.post("/_mock/clock/advance", json={"seconds": seconds}).raise_for_status()
 
 
+def audio_seconds(content: bytes) -> float:
+    """How long an audio file (any format FFmpeg reads: WAV, MP3, M4A, MP4) plays, decoded with PyAV."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(content), mode="r") as container:
+        stream = container.streams.audio[0]
+        samples = 0
+        for frame in container.decode(stream):
+            samples += frame.samples
+        return samples / float(stream.rate or 1)
+
+
 def assert_matches_spec(operation_id: str, status: int, body: object) -> None:
     """The body is valid against the operation's response schema for ``status`` in openapi/."""
     import jsonschema

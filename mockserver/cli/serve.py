@@ -162,6 +162,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "[env MUSICAPI_MOCK_SONIC_NOT_READY_STATUS]",
     )
     serve.add_argument(
+        "--producer-not-ready-status",
+        type=_opt_int,
+        choices=[None, 200, 202],
+        default=_opt_int(env_default("producer_not_ready_status", "")),
+        help="answer Producer polls of unfinished tasks with the older not_ready body and this HTTP status "
+        "(202 in the older docs); default: 200 with status PENDING/RUNNING "
+        "[env MUSICAPI_MOCK_PRODUCER_NOT_READY_STATUS]",
+    )
+    serve.add_argument(
         "--error-fields",
         default=env_default("error_fields", "code,message,error,detail,type"),
         help="fields of Sonic/Producer/account error bodies (their shape is unconfirmed) "
@@ -226,6 +235,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         scenarios=tuple(args.scenario),
         webhook_allow=tuple(args.webhook_allow),
         sonic_not_ready_status=args.sonic_not_ready_status,
+        producer_not_ready_status=args.producer_not_ready_status,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
         state=args.state,

@@ -40,9 +40,8 @@ class Family(Protocol):
     def webhook_platform(self) -> str | None:
         """The ``platform`` field of its webhook bodies; None: the family sends no webhooks."""
 
-    @property
-    def streams(self) -> bool:
-        """Whether its webhooks announce ``song.streaming`` when a task starts running."""
+    def streams(self, task: Task) -> bool:
+        """Whether the task's webhooks announce ``song.streaming`` when it starts running."""
 
     def timing(self, profile: str) -> Timing:
         """How long its tasks wait and run under a clock ``profile``."""

@@ -97,6 +97,9 @@ class ClipReader(Protocol):
     def get_persona(self, persona_id: str) -> Persona | None:
         """A persona by id, or None."""
 
+    def get_ref(self, name: str) -> str | None:
+        """The string remembered under ``name`` (see :meth:`Store.put_ref`), or None."""
+
 
 class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStore, ClipReader, Protocol):
     """Where tasks, accounts, the ledger, the request journal and the shared runtime state live."""
@@ -133,6 +136,12 @@ class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStor
 
     def put_persona(self, persona: Persona) -> None:
         """Store a persona."""
+
+    def clips_of(self, api_key: str, limit: int, offset: int = 0) -> list[Clip]:
+        """A key's clips (generated and uploaded), newest first: ``limit`` of them after ``offset``."""
+
+    def put_ref(self, name: str, value: str) -> None:
+        """Remember a string under a name (e.g. the task preparing a download), until the store is cleared."""
 
     # --- accounts and the ledger --------------------------------------------------------------------
 

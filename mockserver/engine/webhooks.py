@@ -172,7 +172,7 @@ class Dispatcher:
         """The events of a watched task that are due at ``now`` and not yet emitted, with their instants."""
         view = task.view(now)
         events: list[tuple[str, float]] = []
-        streams = self.families[task.family].streams
+        streams = self.families[task.family].streams(task)
         if streams and view.status is not Status.PENDING and "song.streaming" not in watch.sent:
             events.append(("song.streaming", task.started_at))
         if view.status.terminal:

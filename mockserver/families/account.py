@@ -9,7 +9,7 @@ from starlette.responses import Response
 from mockserver.catalog import family_errors
 from mockserver.engine.accounts import balance
 from mockserver.engine.context import Context
-from mockserver.engine.webhooks import Dispatcher
+from mockserver.engine.outbound import Outbound
 from mockserver.families.entry import FamilyEntry
 from mockserver.http.call import Call, Handler
 from mockserver.http.responses import JSONResponse
@@ -21,7 +21,7 @@ ERRORS = family_errors("account")
 def register(spec: ApiSpec) -> FamilyEntry:
     """The account family's registry entry."""
 
-    def handlers(ctx: Context, webhooks: Dispatcher) -> Mapping[str, Handler]:
+    def handlers(ctx: Context, outbound: Outbound) -> Mapping[str, Handler]:
         async def get_credits(call: Call) -> Response:
             """The calling key's balance (after refunds that are due)."""
             begun = await call.begin(ERRORS, billable=False)

@@ -10,12 +10,12 @@ from mockserver.catalog import FamilyErrors, family_errors
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat, Family
 from mockserver.engine.lifecycle import Timing, timing_for
+from mockserver.engine.outbound import Outbound
 from mockserver.engine.records import Status, Task
-from mockserver.engine.webhooks import Dispatcher
 from mockserver.http.call import Handler
 
-#: Builds a family's handlers (by operationId) over the mock's context and webhook dispatcher.
-HandlerFactory = Callable[[Context, Dispatcher], Mapping[str, Handler]]
+#: Builds a family's handlers (by operationId) over the mock's context and its ways out.
+HandlerFactory = Callable[[Context, Outbound], Mapping[str, Handler]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,6 @@ class TaskFamily(Generic[R]):
     name: str
     error_format: ErrorFormat = "general"
     webhook_platform: str | None = None
-    streams = False
     #: The family's own realistic timeline (None: the documented default of 30–60 s).
     realistic: Timing | None = None
 
@@ -49,6 +48,10 @@ class TaskFamily(Generic[R]):
     def timing(self, profile: str) -> Timing:
         """The family's timeline under a clock ``profile``."""
         return timing_for(profile, self.realistic)
+
+    def streams(self, task: Task) -> bool:
+        """No ``song.streaming`` event (unless a family says otherwise)."""
+        return False
 
     def poll_body(self, ctx: Context, task: Task, now: float, base_url: str) -> Mapping[str, Any]:
         """What a poll of ``task`` answers at ``now`` (and what its webhooks carry)."""
@@ -66,12 +69,13 @@ class TaskFamily(Generic[R]):
 class FamilyHandlers(Generic[R]):
     """The HTTP handlers of one family, over the mock's context, the family's rules, errors and timeline."""
 
-    def __init__(self, ctx: Context, rules: R, errors: FamilyErrors, timing: Timing, webhooks: Dispatcher) -> None:
+    def __init__(self, ctx: Context, rules: R, errors: FamilyErrors, timing: Timing, outbound: Outbound) -> None:
         self.ctx = ctx
         self.rules = rules
         self.errors = errors
         self.timing = timing
-        self.webhooks = webhooks
+        self.webhooks = outbound.webhooks
+        self.probe = outbound.probe
 
     def routes(self) -> Mapping[str, Handler]:
         """The handlers by operationId."""
@@ -81,7 +85,7 @@ class FamilyHandlers(Generic[R]):
 def task_family_entry(family: TaskFamily[R], handlers: type[FamilyHandlers[R]]) -> FamilyEntry:
     """The registry entry of a family with tasks: its handlers are built per mock, with that mock's clock mode."""
 
-    def build(ctx: Context, webhooks: Dispatcher) -> Mapping[str, Handler]:
-        return handlers(ctx, family.rules, family.errors, family.timing(ctx.config.clock), webhooks).routes()
+    def build(ctx: Context, outbound: Outbound) -> Mapping[str, Handler]:
+        return handlers(ctx, family.rules, family.errors, family.timing(ctx.config.clock), outbound).routes()
 
     return FamilyEntry(family.name, family.error_format, build, family)

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from mockserver.catalog import CATALOG
 from mockserver.engine.context import Context
-from mockserver.engine.webhooks import Dispatcher
+from mockserver.engine.outbound import Outbound
 from mockserver.errors import MockError
 from mockserver.families.entry import FamilyEntry
 from mockserver.http.call import Call, Handler
@@ -23,7 +23,7 @@ async def unavailable(call: Call) -> Response:
 def register(spec: ApiSpec) -> FamilyEntry:
     """Studio's registry entry."""
 
-    def handlers(ctx: Context, webhooks: Dispatcher) -> Mapping[str, Handler]:
+    def handlers(ctx: Context, outbound: Outbound) -> Mapping[str, Handler]:
         return {"studioCreate": unavailable, "studioGetTask": unavailable}
 
     return FamilyEntry("studio", "general", handlers)

@@ -7,6 +7,7 @@ magic values in the body's free text), and the body validated against the operat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from mockserver.errors import MockError
 from mockserver.spec import Operation
 
 SCENARIO_HEADER = "x-mock-scenario"
+#: A query integer as JSON Schema means it: ASCII digits, an optional minus, nothing else.
+_INTEGER = re.compile(r"-?[0-9]{1,10}")
 
 
 def no_texts(body: Any) -> list[Any]:
@@ -70,6 +73,24 @@ class Call:
     def path_param(self, name: str) -> str:
         """A path parameter of the operation."""
         value: str = self.request.path_params[name]
+        return value
+
+    def query_int(self, name: str) -> int:
+        """An integer query parameter, checked against the operation's declared schema (400 otherwise)."""
+        declared = [p for p in self.op.raw.get("parameters", ()) if p.get("name") == name and p.get("in") == "query"]
+        schema: Mapping[str, Any] = declared[0]["schema"] if declared else {}
+        text = self.request.query_params.get(name)
+        if text is None:
+            return int(schema.get("default", 0))
+        if not _INTEGER.fullmatch(text):
+            raise MockError(CATALOG["request.validation"], f"{name}: must be an integer (got {text!r})")
+        value = int(text)
+        if "minimum" in schema and value < schema["minimum"]:
+            raise MockError(
+                CATALOG["request.validation"], f"{name}: must be at least {schema['minimum']} (got {value})"
+            )
+        if "maximum" in schema and value > schema["maximum"]:
+            raise MockError(CATALOG["request.validation"], f"{name}: must be at most {schema['maximum']} (got {value})")
         return value
 
     def trigger_headers(self) -> TriggerHeaders:

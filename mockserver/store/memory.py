@@ -32,6 +32,8 @@ class MemoryStore:
         self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
         self._journal_seq = 0
         self._clips: dict[str, Clip] = {}
+        self._clips_by_key: dict[str, list[Clip]] = {}
+        self._refs: dict[str, str] = {}
         self._personas: dict[str, Persona] = {}
         self._clock: ClockState | None = None
         self._sequences: dict[str, int] = {}
@@ -92,7 +94,23 @@ class MemoryStore:
 
     def put_clip(self, clip: Clip) -> None:
         """Register a clip."""
+        if clip.clip_id not in self._clips:
+            self._clips_by_key.setdefault(clip.api_key, []).append(clip)
         self._clips[clip.clip_id] = clip
+
+    def clips_of(self, api_key: str, limit: int, offset: int = 0) -> list[Clip]:
+        """A key's clips, newest first."""
+        # newest first; clips made at the same instant latest-registered first (as the SQLite store orders them)
+        mine = sorted(reversed(self._clips_by_key.get(api_key, [])), key=lambda clip: clip.created_at, reverse=True)
+        return [self._clips[clip.clip_id] for clip in mine[offset : offset + limit]]
+
+    def put_ref(self, name: str, value: str) -> None:
+        """Remember ``value`` under ``name``."""
+        self._refs[name] = value
+
+    def get_ref(self, name: str) -> str | None:
+        """The value remembered under ``name``, or None."""
+        return self._refs.get(name)
 
     def get_clip(self, clip_id: str) -> Clip | None:
         """A clip by id, or None."""

@@ -16,17 +16,42 @@ from mockserver.spec import ApiSpec
 from mockserver.testing import MockServer
 from tests.helpers import advance, assert_matches_spec
 
-BODIES: dict[str, tuple[str, str, Any]] = {
-    "sonicCreate": ("POST", "/api/v1/sonic/create", {"custom_mode": True, "mv": "sonic-v4-5", "prompt": "la"}),
-    "sonicGetTask": ("GET", "/api/v1/sonic/task/{task_id}", None),
-    "sonicUpload": ("POST", "/api/v1/sonic/upload", {"url": "https://example.org/a.mp3"}),
-    "sonicPersona": ("POST", "/api/v1/sonic/persona", {"name": "p", "continue_clip_id": "{clip_id}"}),
-    "sonicLyrics": ("POST", "/api/v1/sonic/lyrics", {"description": "sky"}),
-    "producerCreate": ("POST", "/api/v1/producer/create", {"task_type": "create_music", "sound": "lofi"}),
-    "producerGetTask": ("GET", "/api/v1/producer/task/{task_id}", None),
-    "studioCreate": ("POST", "/api/v1/studio/create", {}),
-    "studioGetTask": ("GET", "/api/v1/studio/task/x", None),
+#: Bodies of the operations the spec's own examples do not make ready to send (fixed ids filled in below).
+SAMPLES: dict[str, Any] = {
+    "sonicCreate": {"custom_mode": True, "mv": "sonic-v4-5", "prompt": "la"},
+    "sunoCreate": {"custom_mode": True, "mv": "sonic-v4-5", "prompt": "la"},
+    "sonicUpload": {"url": "https://example.org/a.mp3"},
+    "sonicPersona": {"name": "p", "continue_clip_id": "{clip_id}"},
+    "producerCreate": {"task_type": "create_music", "sound": "lofi"},
+    "studioCreate": {},
 }
+
+
+def request_of(operation: str) -> tuple[str, str, Any]:
+    """Method, path template and body of one call of ``operation``: a sample, else the spec's first example."""
+    op = _spec().operations[operation]
+    body: Any = None
+    if op.body is not None:
+        body = SAMPLES.get(operation)
+        if body is None:
+            media = op.raw["requestBody"]["content"]["application/json"]
+            body = next(iter(media["examples"].values()))["value"]
+    return op.method, op.path, body
+
+
+def _fill(value: Any, ids: dict[str, str], producer: bool) -> Any:
+    """A body with its clip ids made real: finished clips of the test key (Producer songs for Producer)."""
+    if not isinstance(value, dict):
+        return value
+    filled = dict(value)
+    for name in filled:
+        if name.endswith("clip_id"):
+            filled[name] = ids["producer_clip"] if producer else ids["clip_id"]
+        elif name.endswith("clip_ids"):
+            filled[name] = [ids["clip_id"], ids["clip_id_2"]]
+    return filled
+
+
 CASES = [
     (spec, op) for spec in CATALOG if spec.id.split(".")[0] in ("sonic", "producer", "studio") for op in spec.operations
 ]
@@ -46,12 +71,20 @@ def client(server: MockServer) -> Iterator[httpx.Client]:
 
 
 def _prepare(client: httpx.Client) -> dict[str, str]:
-    """A finished Sonic task (for its clip) and a Producer task, for the operations that need ids."""
-    sonic = client.post("/api/v1/sonic/create", json=BODIES["sonicCreate"][2]).json()["task_id"]
-    producer = client.post("/api/v1/producer/create", json=BODIES["producerCreate"][2]).json()["task_id"]
+    """A finished Sonic task (for its clips) and a Producer task, for the operations that need ids."""
+    sonic = client.post("/api/v1/sonic/create", json=SAMPLES["sonicCreate"]).json()["task_id"]
+    producer = client.post("/api/v1/producer/create", json=SAMPLES["producerCreate"]).json()["task_id"]
     advance(client, 400)
-    clip = client.get(f"/api/v1/sonic/task/{sonic}").json()["data"][0]["clip_id"]
-    return {"sonicGetTask": sonic, "producerGetTask": producer, "clip_id": clip}
+    clips = client.get(f"/api/v1/sonic/task/{sonic}").json()["data"]
+    song = client.get(f"/api/v1/producer/task/{producer}").json()["data"][0]["clip_id"]
+    return {
+        "sonicGetTask": sonic,
+        "sunoGetTask": sonic,
+        "producerGetTask": producer,
+        "clip_id": clips[0]["clip_id"],
+        "clip_id_2": clips[1]["clip_id"],
+        "producer_clip": song,
+    }
 
 
 def _credits(client: httpx.Client) -> int:
@@ -61,18 +94,18 @@ def _credits(client: httpx.Client) -> int:
 
 @pytest.mark.parametrize(("spec", "operation"), CASES, ids=[f"{s.id}-{o}" for s, o in CASES])
 def test_forced_error(client: httpx.Client, spec: ErrorSpec, operation: str) -> None:
-    ids = _prepare(client) if operation in ("sonicGetTask", "producerGetTask", "sonicPersona") else {}
-    method, path, body = BODIES[operation]
-    path = path.format(task_id=ids.get(operation, "x"))
-    if isinstance(body, dict):
-        body = {k: (ids.get("clip_id") if v == "{clip_id}" else v) for k, v in body.items()}
+    method, path, body = request_of(operation)
+    needs_ids = "{task_id}" in path or (isinstance(body, dict) and any("clip_id" in k for k in body))
+    ids = _prepare(client) if needs_ids else {}
+    path = path.replace("{task_id}", ids.get(operation, "x"))
+    body = _fill(body, ids, operation.startswith("producer"))
     start = _credits(client)
     response = client.request(method, path, json=body, headers={"X-Mock-Scenario": f"{spec.id}@10"})
     if spec.task_failure:  # accepted, then the task fails and is refunded
         assert response.status_code == 200, response.text
         task_id = response.json()["task_id"]
         advance(client, 400)
-        family = operation.removesuffix("Create")
+        family = _spec().operations[operation].family
         polled = client.get(f"/api/v1/{family}/task/{task_id}").json()
         if family == "sonic":
             assert {c["state"] for c in polled["data"]} == {"failed"}
@@ -114,8 +147,8 @@ def test_no_error_after_a_debit_is_unrefundable() -> None:
 
 def test_natural_queue_limit_on_sonic_costs_nothing(client: httpx.Client) -> None:
     client.put("/_mock/keys/k", json={"queue_capacity": 1}).raise_for_status()
-    assert client.post("/api/v1/sonic/create", json=BODIES["sonicCreate"][2]).status_code == 200
+    assert client.post("/api/v1/sonic/create", json=SAMPLES["sonicCreate"]).status_code == 200
     start = _credits(client)
-    full = client.post("/api/v1/sonic/create", json=BODIES["sonicCreate"][2])
+    full = client.post("/api/v1/sonic/create", json=SAMPLES["sonicCreate"])
     assert full.status_code == 429 and full.json()["message"].startswith("Too many tasks in progress")
     assert _credits(client) == start

@@ -83,7 +83,7 @@ def test_sonic_events_signed_and_once(client: httpx.Client, receiver: Receiver) 
     completed = verify(receiver.received[1], "s3cret")
     assert completed["task_id"] == task_id and completed["platform"] == "suno"
     assert [c["state"] for c in completed["data"]] == ["succeeded", "succeeded"]
-    assert completed["data"][0]["audio_url"].endswith(".wav")
+    assert completed["data"][0]["audio_url"].endswith(".mp3")
     ids = [r["headers"]["x-webhook-id"] for r in receiver.received]
     assert len(set(ids)) == 2
     advance(client, 100)

@@ -11,6 +11,7 @@ from mockserver.engine.records import Clip, Status
 from mockserver.errors import MockError
 from mockserver.families.nuro.rules import NuroRules, deprecation_headers, tag_lyrics
 from mockserver.families.producer.rules import ProducerRules
+from mockserver.families.sonic import clips, tools
 from mockserver.families.sonic import rules as sonic
 from mockserver.ids import Draws
 from mockserver.spec import ApiSpec
@@ -76,20 +77,20 @@ def test_producer_retired_task_types_and_sound_or_lyrics() -> None:
     ],
 )
 def test_sonic_public_urls(url: str, public: bool) -> None:
-    assert sonic.public_url(url) is public
+    assert tools.public_url(url) is public
 
 
 def test_sonic_upload_length_is_stable_and_in_range() -> None:
-    lengths = {sonic.upload_length(f"https://x.test/{i}.mp3") for i in range(200)}
+    lengths = {tools.upload_length(f"https://x.test/{i}.mp3") for i in range(200)}
     assert all(6 <= s <= 60 for s in lengths) and len(lengths) > 150
-    assert sonic.upload_length("https://x.test/a.mp3") == sonic.upload_length("https://x.test/a.mp3")
+    assert tools.upload_length("https://x.test/a.mp3") == tools.upload_length("https://x.test/a.mp3")
 
 
 def test_sonic_clips_finish_one_after_the_other_and_personas_need_recent_clips() -> None:
     store = MemoryStore()
     rules = sonic.SonicRules(SPEC)
     body = {"custom_mode": False, "gpt_description_prompt": "calm", "mv": "sonic-v4-5"}
-    result = rules.result_for("t", body, store, "k", 0.0, ["c1", "c2"])
+    result = rules.result_for("t", body, ["c1", "c2"])
     task = plan(
         task_id="t",
         family="sonic",
@@ -100,19 +101,19 @@ def test_sonic_clips_finish_one_after_the_other_and_personas_need_recent_clips()
         result=result,
     )
     store.put_task(task)
-    sonic.register_clips(store, task)
+    clips.register_clips(store, task)
     first_done = 10 + 100 * result["clips"][0]["finish_fraction"]
     assert 90 <= first_done < 110
-    assert [sonic.clip_status(task, i, first_done) for i in (0, 1)] == [Status.SUCCEEDED, Status.RUNNING]
+    assert [clips.clip_status(task, i, first_done) for i in (0, 1)] == [Status.SUCCEEDED, Status.RUNNING]
     with pytest.raises(MockError) as not_ready:
-        sonic.persona_source(store, "c2", "k", first_done)
+        clips.recent_clip(store, "c2", "k", first_done)
     assert not_ready.value.spec.id == "sonic.clip_not_ready"
-    assert sonic.persona_source(store, "c1", "k", first_done).clip_id == "c1"
+    assert clips.recent_clip(store, "c1", "k", first_done).clip_id == "c1"
     with pytest.raises(MockError) as old:
-        sonic.persona_source(store, "c1", "k", first_done + sonic.PERSONA_WINDOW + 1)
+        clips.recent_clip(store, "c1", "k", first_done + clips.RECENT_WINDOW + 1)
     assert old.value.spec.id == "sonic.clip_too_old"
     with pytest.raises(MockError) as foreign:
-        sonic.usable_clip(store, "c1", "other-key", first_done)
+        clips.usable_clip(store, "c1", "other-key", first_done)
     assert foreign.value.spec.id == "sonic.clip_not_found"
 
 

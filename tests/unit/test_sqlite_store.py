@@ -131,3 +131,26 @@ def test_the_journal_keeps_its_last_records(store: SqliteStore) -> None:
     assert [(r["seq"], r["path"]) for r in rows] == [(n, f"/p/{n}") for n in range(296, 301)]
     assert [r["seq"] for r in store.journal_entries("k", limit=2)] == [297, 299]
     assert store._conn.execute("SELECT count(*) FROM journal").fetchone()[0] < 300  # trimmed on the way
+
+
+def test_a_schema_1_file_is_migrated_in_place(tmp_path: Path) -> None:
+    """A state file written before the feed and download refs existed opens, keeps its data, and gains them."""
+    import sqlite3
+
+    path = str(tmp_path / "old.sqlite3")
+    store = SqliteStore(path)
+    store.put_account(Account("sk_old", 7))
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE refs; DROP INDEX clips_by_key; PRAGMA user_version = 1;")
+    conn.close()
+    reopened = SqliteStore(path)
+    try:
+        account = reopened.get_account("sk_old")
+        assert account is not None and account.credits == 7
+        reopened.put_ref("download/x", "task-1")
+        assert reopened.get_ref("download/x") == "task-1" and reopened.clips_of("sk_old", 10) == []
+    finally:
+        reopened.close()
+    version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+    assert version == 2

@@ -26,7 +26,9 @@ class Streaming:
     errors = FamilyErrors()
     error_format: ErrorFormat = "general"
     webhook_platform = "fam-platform"
-    streams = True
+
+    def streams(self, task: Task) -> bool:
+        return True
 
     def timing(self, profile: str) -> Timing:
         return Timing(Span(10, 10), Span(20, 20))

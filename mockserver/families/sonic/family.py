@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mockserver.clock import format_instant
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
 from mockserver.engine.lifecycle import Span, Timing
 from mockserver.engine.records import Status, Task
 from mockserver.engine.settlement import settle_task
 from mockserver.families.entry import FamilyEntry, TaskFamily, task_family_entry
-from mockserver.families.sonic import rules
+from mockserver.families.sonic import clips, rules
 from mockserver.families.sonic.handlers import SonicHandlers
 from mockserver.spec import ApiSpec
 
@@ -28,18 +27,20 @@ class SonicFamily(TaskFamily[rules.SonicRules]):
     error_format: ErrorFormat = "general"
     #: The vendor's webhook bodies still say ``suno`` (reference §5.4).
     webhook_platform = "suno"
-    streams = True
     realistic = REALISTIC
 
+    def streams(self, task: Task) -> bool:
+        """A generation streams before it finishes; an upload, a voice or a download does not."""
+        return bool(task.result["kind"] == "sonic" and task.result["task_type"] != "upload")
+
     def poll_body(self, ctx: Context, task: Task, now: float, base_url: str) -> Mapping[str, Any]:
-        """The poll body: not ready while queued, then the two clips."""
-        refund = settle_task(ctx, task, now)
-        body = rules.task_body(task, now, base_url, refund, format_instant(task.created_at))
-        return body if body is not None else dict(rules.NOT_READY_BODY)
+        """The poll body: not ready while queued, then the clips (or the voice persona)."""
+        body = clips.task_body(task, now, base_url, settle_task(ctx, task, now))
+        return body if body is not None else dict(clips.NOT_READY_BODY)
 
     def clip_status(self, task: Task, index: int, now: float) -> Status:
         """Each clip finishes at its own fraction of the task's running time."""
-        return rules.clip_status(task, index, now)
+        return clips.clip_status(task, index, now)
 
 
 def register(spec: ApiSpec) -> FamilyEntry:

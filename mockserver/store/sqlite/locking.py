@@ -17,7 +17,14 @@ from types import TracebackType
 from typing import Any
 
 from mockserver.errors import ConfigError, MockError
-from mockserver.store.sqlite.schema import ADD_JOURNAL, JOURNAL_COLUMNS, JOURNAL_TRIM_EVERY, SCHEMA, SCHEMA_VERSION
+from mockserver.store.sqlite.schema import (
+    ADD_JOURNAL,
+    JOURNAL_COLUMNS,
+    JOURNAL_TRIM_EVERY,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 
 #: The API request the running code serves (see :meth:`SqliteStore.request`): an identity, or None.
 REQUEST: ContextVar[object | None] = ContextVar("musicapi_mock_request", default=None)
@@ -141,6 +148,11 @@ class Connection:
                     raise ConfigError(f"state file {self.path}: a SQLite database, but not a musicapi-mock one")
                 for statement in filter(str.strip, SCHEMA.split(";")):
                     conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version < SCHEMA_VERSION and all(v in MIGRATIONS for v in range(version, SCHEMA_VERSION)):
+                for step in range(version, SCHEMA_VERSION):  # an older file: brought up to date in place
+                    for statement in filter(str.strip, MIGRATIONS[step].split(";")):
+                        conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version != SCHEMA_VERSION:
                 raise ConfigError(

@@ -9,7 +9,7 @@ import orjson
 from mockserver.engine.records import Account, Attempt, Delivery, Entry, Failure, FaultRule, Reason, Task
 
 #: Bumped when the tables change incompatibly; a file of another version is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: The journal is trimmed to its size every this many records.
 JOURNAL_TRIM_EVERY = 256
 
@@ -55,13 +55,23 @@ CREATE TABLE deliveries (
     event TEXT NOT NULL, url TEXT NOT NULL, body BLOB NOT NULL, due REAL NOT NULL, secret TEXT NOT NULL,
     state TEXT NOT NULL, next_at REAL NOT NULL, attempts TEXT NOT NULL);
 CREATE INDEX deliveries_due ON deliveries (next_at) WHERE state = 'pending';
+CREATE INDEX clips_by_key ON clips (api_key, created_at);
+CREATE TABLE refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
+#: What turns a file of schema N into schema N + 1 (applied in order when an older file is opened).
+MIGRATIONS: dict[int, str] = {
+    1: """
+CREATE INDEX clips_by_key ON clips (api_key, created_at);
+CREATE TABLE refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+""",
+}
 TABLES = (
     "meta",
     "sequences",
     "clock",
     "tasks",
     "clips",
+    "refs",
     "personas",
     "accounts",
     "ledger",
