@@ -52,6 +52,17 @@ def error_formats(mock: Mock) -> dict[str, ErrorFormat]:
     return formats
 
 
+def missing_ids(mock: Mock) -> dict[str, str]:
+    """Poll paths without their id (``/api/v1/sonic/task/``) and the error the family documents for them."""
+    errors = {entry.name: entry.tasks.errors for entry in mock.families if entry.tasks is not None}
+    found: dict[str, str] = {}
+    for op in mock.spec.operations.values():
+        family_errors = errors.get(op.family)
+        if op.path.endswith("/{task_id}") and family_errors is not None and family_errors.missing_task_id:
+            found[op.path.removesuffix("{task_id}")] = family_errors.missing_task_id
+    return found
+
+
 def _routes(mock: Mock, handlers: Mapping[str, Handler], formats: Mapping[str, ErrorFormat]) -> list[Route]:
     ops = mock.spec.operations
     missing = sorted(set(ops) - set(handlers))
@@ -115,7 +126,7 @@ def create_app(
         Route("/_mock/openapi.json", control_spec, methods=["GET"]),
         *_routes(mock, all_handlers(mock), formats),
     ]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers(PathFormats(formats)))
+    app = Starlette(routes=routes, exception_handlers=exception_handlers(PathFormats(formats), missing_ids(mock)))
     app.state.mock = mock
     if mock.config.sabotage:  # deliberate faults (contract-suite proofs); nothing is installed otherwise
         from mockserver.http.sabotage import install

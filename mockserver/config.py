@@ -14,6 +14,7 @@ from mockserver.errors import ConfigError
 __all__ = [
     "CLOCK_MODES",
     "DEFAULT_COSTS",
+    "ENV_PREFIX",
     "ERROR_FIELDS",
     "ClockMode",
     "Config",
@@ -146,6 +147,8 @@ class Config:
 
     #: HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202; reference §2.2).
     sonic_not_ready_status: int = 200
+    #: HTTP status of an unknown Sonic task: 400 "task not found." (the error page) or 404 (clients handle both).
+    sonic_task_not_found_status: int = 400
     #: Producer polls of an unfinished task: None answers 200 with ``status: PENDING|RUNNING`` (the newest
     #: docs); 202 or 200 answers the older copy's ``{code: 202, type: not_ready, error}`` with that status.
     producer_not_ready_status: int | None = None

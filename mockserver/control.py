@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mockserver import __version__
 from mockserver.catalog import CATALOG
 from mockserver.clock import format_instant
 from mockserver.engine.accounts import balance, configure_key
@@ -70,6 +71,7 @@ class ControlHandlers:
     def routes(self) -> Mapping[str, Handler]:
         """The handlers by operationId."""
         return {
+            "mockIndex": self.index,
             "mockReset": self.reset_all,
             "mockGetClock": self.get_clock,
             "mockAdvanceClock": self.advance_clock,
@@ -122,6 +124,23 @@ class ControlHandlers:
                 f"No task {call.request.path_params['task_id']!r}; GET /_mock/tasks lists them",
             )
         return task
+
+    async def index(self, call: Call) -> Response:
+        """``GET /_mock/``: the version and every endpoint of the control plane (from its spec)."""
+        endpoints = [
+            {"method": op.method, "path": op.path, "summary": str(op.raw.get("summary", ""))}
+            for op in self.spec.operations.values()
+            if op.spec_name == CONTROL_SPEC and op.family == "control"
+        ]
+        return JSONResponse(
+            {
+                "name": "musicapi-mock",
+                "version": __version__,
+                "spec": "/_mock/openapi.json",
+                "product_spec": "/openapi.json",
+                "endpoints": endpoints,
+            }
+        )
 
     async def reset_all(self, call: Call) -> Response:
         """Forget all state (scenario files are applied again)."""

@@ -74,8 +74,10 @@ def errors_markdown() -> str:
     ]
     for spec in CATALOG:
         stage = "task" if spec.task_failure else "upstream" if spec.after_debit else "gateway"
+        # where the text a client sees varies, ERRORS.md shows a real one (the catalog text is then a summary)
+        message = f"{spec.message} — e.g. “{spec.example}”" if spec.example else spec.message
         lines.append(
-            f"| `{spec.id}` | {spec.status} | `{spec.type}` | {spec.message} | {'yes' if spec.refunds else 'no'} "
+            f"| `{spec.id}` | {spec.status} | `{spec.type}` | {message} | {'yes' if spec.refunds else 'no'} "
             f"| {stage} | {', '.join(spec.operations) or 'any'} | {NATURAL_CAUSES.get(spec.id, '—')} "
             f"| {_triggers(spec)} |"
         )

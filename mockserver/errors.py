@@ -56,6 +56,8 @@ class ErrorSpec:
     task_failure: bool = False
     #: On a billable call, the error happens after the debit (upstream), so a refundable one refunds it.
     after_debit: bool = False
+    #: Where the message a client sees varies (a field name, a task type): one real instance of it.
+    example: str = ""
 
     @property
     def refunds(self) -> bool:

@@ -70,6 +70,11 @@ class Mock:
             ctx = Context.over(store, Clock(time_source, store, manual=config.manual_clock), config)
             families = registry(loaded)
             tasks: dict[str, Family] = {entry.name: entry.tasks for entry in families if entry.tasks is not None}
+            for entry in families:
+                why = entry.unreachable(config) if entry.unreachable is not None else None
+                if why is not None:
+                    ops = [op.operation_id for op in loaded.operations.values() if op.family == entry.name]
+                    ctx.faults.unreachable.update(dict.fromkeys(ops, why))
             outbound = Outbound(Dispatcher(ctx, tasks, sender or HttpxSender()), probe or HttpxProbe())
             mock = cls(config, loaded, ctx, families, outbound)
             with store.transaction():  # several workers start at once: one of them initializes

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from mockserver.catalog.common import COMMON
+from mockserver.catalog.common import COMMON, NURO_GONE_BASE
 from mockserver.catalog.operations import NURO_CREATE, NURO_GET, NURO_OPS
 from mockserver.catalog.successors import SUCCESSORS
 from mockserver.errors import Catalog
@@ -33,7 +33,7 @@ CATALOG = Catalog.of(*COMMON, *SUCCESSORS)
 
 def nuro_gone_message(kind: str | None) -> str:
     """The 410 text, naming the successor that fits a ``type`` of ``vocal`` or ``bgm`` (or both)."""
-    base = CATALOG["nuro.gone"].message
+    base = NURO_GONE_BASE
     if kind == "vocal":
         return f"{base} Migrate vocal music to POST /api/v1/sonic/create; it works on your existing API key."
     if kind == "bgm":
@@ -41,11 +41,7 @@ def nuro_gone_message(kind: str | None) -> str:
             f"{base} Migrate BGM / instrumental music to POST /api/v1/producer/create; "
             "it works on your existing API key."
         )
-    return (
-        f"{base} Existing task IDs can no longer be queried. Migrate to: vocal music -> "
-        "POST /api/v1/sonic/create; BGM / instrumental -> POST /api/v1/producer/create. "
-        "Both endpoints work on your existing API key."
-    )
+    return CATALOG["nuro.gone"].message
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +55,8 @@ class FamilyErrors:
     queue_full: str = "nuro.queue_full"
     insufficient_credits: str = "nuro.insufficient_credits"
     task_not_found: str = "request.route_not_found"
+    #: A poll path without its task id (``GET /api/v1/sonic/task/``); None: the family documents none (404).
+    missing_task_id: str | None = None
 
 
 FAMILY_ERRORS: Mapping[str, FamilyErrors] = MappingProxyType(
@@ -73,6 +71,7 @@ FAMILY_ERRORS: Mapping[str, FamilyErrors] = MappingProxyType(
             "nuro.task_not_found",
         ),
         "sonic": FamilyErrors(
+            missing_task_id="sonic.missing_task_id",
             qps_limit="sonic.rate_limited",
             queue_full="sonic.queue_full",
             insufficient_credits="sonic.insufficient_credits",

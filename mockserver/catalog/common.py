@@ -5,6 +5,9 @@ from __future__ import annotations
 from mockserver.catalog.operations import NURO_CREATE, NURO_GET, NURO_OPS
 from mockserver.errors import ErrorSpec
 
+#: The first sentence of every Nuro 410 (the rest names the successors).
+NURO_GONE_BASE = "The Nuro API has been deprecated and is no longer available."
+
 _NURO_ERR = "seeds/002 Nuro error handling"
 _SONIC_ERR = "reference §5.1 (docs error page)"
 
@@ -12,7 +15,14 @@ COMMON = (
     # --- protocol-level errors, any operation, rendered in the family's format ---
     ErrorSpec("request.malformed_json", 400, "bad_request", "Malformed JSON body", source="mock"),
     ErrorSpec("request.body_required", 400, "bad_request", "A JSON request body is required", source="mock"),
-    ErrorSpec("request.validation", 400, "bad_request", "Invalid request", source="openapi/ schemas"),
+    ErrorSpec(
+        "request.validation",
+        400,
+        "bad_request",
+        "Invalid request",
+        source="openapi/ schemas",
+        example="segments[0].duration: must be at least 5 (got 3)",
+    ),
     ErrorSpec(
         "request.unsupported_media_type",
         415,
@@ -143,8 +153,30 @@ COMMON = (
         "nuro.gone",
         410,
         "gone",
-        "The Nuro API has been deprecated and is no longer available.",
+        NURO_GONE_BASE + " Existing task IDs can no longer be queried. Migrate to: vocal music -> "
+        "POST /api/v1/sonic/create; BGM / instrumental -> POST /api/v1/producer/create. "
+        "Both endpoints work on your existing API key.",
         NURO_OPS,
         "seeds/001 deprecation notice",
+        example="(a create of type vocal) " + NURO_GONE_BASE + " Migrate vocal music to POST /api/v1/sonic/create; "
+        "it works on your existing API key.",
+    ),
+    ErrorSpec(
+        "nuro.algorithm_error_response",
+        500,
+        "api_error",
+        "Algorithm error",
+        NURO_OPS,
+        _NURO_ERR + ", Content Errors (as the page shows it: an HTTP 500 response)",
+        after_debit=True,
+    ),
+    ErrorSpec(
+        "nuro.semantic_error_response",
+        500,
+        "api_error",
+        "Semantic error, please try again",
+        NURO_OPS,
+        _NURO_ERR + ", Content Errors (as the page shows it: an HTTP 500 response)",
+        after_debit=True,
     ),
 )

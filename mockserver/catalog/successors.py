@@ -116,6 +116,23 @@ SUCCESSORS = (
     ),
     ErrorSpec("sonic.task_not_found", 400, "bad_request", "task not found.", SONIC_GETS, _SONIC_ERR),
     ErrorSpec(
+        "sonic.task_not_found_404",
+        404,
+        "not_found",
+        "task not found.",
+        SONIC_GETS,
+        "reference §2.2 (clients also handle 404, [C-base-poll]); --sonic-task-not-found-status 404",
+    ),
+    ErrorSpec("sonic.missing_task_id", 400, "bad_request", "missing task id.", SONIC_GETS, _SONIC_ERR),
+    ErrorSpec(
+        "sonic.custom_mode_prompt",
+        400,
+        "bad_request",
+        "prompt is required when custom_mode is true (unless make_instrumental is true).",
+        SONIC_GENERATE,
+        "reference §2.1 ([D-create]: custom mode puts the lyrics in prompt; 003 marks it required); mock wording",
+    ),
+    ErrorSpec(
         "sonic.rate_limited",
         429,
         "rate_limited",
@@ -236,6 +253,7 @@ SUCCESSORS = (
         "This task_type has been retired.",
         (PRODUCER_CREATE,),
         _PRODUCER_DOC + " (other task types → 410)",
+        example="The task_type 'extend_music' has been retired. Use task_type create_music.",
     ),
     ErrorSpec(
         "producer.sound_or_lyrics",

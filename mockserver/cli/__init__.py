@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from mockserver import __version__
 from mockserver.cli import contract, serve
 from mockserver.cli.serve import banner, config_from_args
 from mockserver.errors import ConfigError
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="musicapi-mock",
         description="Offline, stateful mock server and contract-test kit for MusicAPI.",
     )
+    parser.add_argument("--version", action="version", version=f"musicapi-mock {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.add_parser(sub)
     migrate = sub.add_parser(
@@ -61,10 +63,23 @@ def _migrate(path: str) -> int:
     return 0
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen: argparse.ArgumentParser = action.choices[name]
+            return chosen
+    raise KeyError(name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == ["serve"]:  # the serve options fall back to variables: a bad one is named, never a traceback
+        problem = serve.check_environment(_subparser(parser, "serve"))
+        if problem is not None:
+            parser.error(problem)
+    args = parser.parse_args(words)
     try:
         if args.command == "serve":
             serve.serve(serve.config_from_args(args), args.log_level)

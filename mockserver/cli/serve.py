@@ -8,13 +8,14 @@ import shutil
 import signal
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from mockserver.config import (
     CLOCK_MODES,
     DEFAULT_COSTS,
+    ENV_PREFIX,
     ERROR_FIELDS,
     Config,
     ConfigError,
@@ -56,6 +57,45 @@ def _error_fields(text: str) -> tuple[str, ...]:
     return fields
 
 
+def check_environment(parser: argparse.ArgumentParser, env: Mapping[str, str] | None = None) -> str | None:
+    """The first ``MUSICAPI_MOCK_*`` value the ``serve`` options cannot use, as one line; None if all are fine.
+
+    Each variable is held to its flag: the same type, the same choices, the same parsing.
+    """
+    source = os.environ if env is None else env
+    checks: dict[str, Callable[[str], object]] = {
+        "clock": parse_clock,
+        "nuro": NuroMode.parse,
+        "cost": lambda v: parse_costs([v]),
+        "error_fields": _error_fields,
+        "workers": lambda v: _workers(_int(v)),
+    }
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "log_level_help"):
+            continue
+        name = ENV_PREFIX + action.dest.upper()
+        raw = source.get(name)
+        if raw is None:
+            continue
+        values = (
+            [v for v in (p.strip() for p in raw.split(",")) if v]
+            if action.nargs is None and isinstance(action, argparse._AppendAction)
+            else [raw]
+        )
+        for value in values:
+            try:
+                convert: Callable[[str], object] | None = action.type if callable(action.type) else None
+                converted = convert(value) if convert is not None else value
+                if action.dest in checks:
+                    checks[action.dest](value)
+            except (argparse.ArgumentTypeError, ValueError) as exc:
+                return f"{name}={raw!r}: {exc}"
+            if action.choices is not None and converted not in action.choices:
+                allowed = ", ".join(str(c) for c in action.choices)
+                return f"{name}={raw!r}: must be one of {allowed}"
+    return None
+
+
 def _env_list(name: str) -> list[str]:
     return [part for part in env_default(name, "").split(",") if part.strip()]
 
@@ -73,7 +113,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument(
         "--port",
         type=_int,
-        default=_int(env_default("port", "8000")),
+        default=env_default("port", "8000"),
         help="port to bind; 0 picks a free port and prints it [env MUSICAPI_MOCK_PORT]",
     )
     serve.add_argument(
@@ -94,7 +134,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument(
         "--seed",
         type=_int,
-        default=_int(env_default("seed", "0")),
+        default=env_default("seed", "0"),
         help="seed for ids, durations and audio [env MUSICAPI_MOCK_SEED]",
     )
     serve.add_argument(
@@ -108,13 +148,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument(
         "--initial-credits",
         type=_int,
-        default=_int(env_default("initial_credits", "1000")),
+        default=env_default("initial_credits", "1000"),
         help="credits of a key seen for the first time [env MUSICAPI_MOCK_INITIAL_CREDITS]",
     )
     serve.add_argument(
         "--initial-extra-credits",
         type=_int,
-        default=_int(env_default("initial_extra_credits", "0")),
+        default=env_default("initial_extra_credits", "0"),
         help="extra credits of a key seen for the first time [env MUSICAPI_MOCK_INITIAL_EXTRA_CREDITS]",
     )
     serve.add_argument(
@@ -127,22 +167,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     serve.add_argument(
         "--default-qps",
-        type=float,
-        default=_opt_float(env_default("default_qps", "")),
+        type=_opt_float,
+        default=env_default("default_qps", ""),
         help="requests per second allowed to a new key (default unlimited; the docs mention "
         "1 request per 3 s, i.e. 0.34) [env MUSICAPI_MOCK_DEFAULT_QPS]",
     )
     serve.add_argument(
         "--default-queue-capacity",
-        type=_int,
-        default=_opt_int(env_default("default_queue_capacity", "")),
+        type=_opt_int,
+        default=env_default("default_queue_capacity", ""),
         help="unfinished tasks a new key may have at once (default unlimited) "
         "[env MUSICAPI_MOCK_DEFAULT_QUEUE_CAPACITY]",
     )
     serve.add_argument(
         "--journal-size",
         type=_int,
-        default=_int(env_default("journal_size", "10000")),
+        default=env_default("journal_size", "10000"),
         help="API requests kept in the journal (GET /_mock/requests); 0 turns it off [env MUSICAPI_MOCK_JOURNAL_SIZE]",
     )
     serve.add_argument(
@@ -157,15 +197,23 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--sonic-not-ready-status",
         type=_int,
         choices=[200, 202],
-        default=_int(env_default("sonic_not_ready_status", "200")),
+        default=env_default("sonic_not_ready_status", "200"),
         help="HTTP status of Sonic's not-ready poll body (unconfirmed: 200 or 202) "
         "[env MUSICAPI_MOCK_SONIC_NOT_READY_STATUS]",
+    )
+    serve.add_argument(
+        "--sonic-task-not-found-status",
+        type=_int,
+        choices=[400, 404],
+        default=env_default("sonic_task_not_found_status", "400"),
+        help='HTTP status of an unknown Sonic task id: 400 "task not found." (documented) or 404 '
+        "[env MUSICAPI_MOCK_SONIC_TASK_NOT_FOUND_STATUS]",
     )
     serve.add_argument(
         "--producer-not-ready-status",
         type=_opt_int,
         choices=[None, 200, 202],
-        default=_opt_int(env_default("producer_not_ready_status", "")),
+        default=env_default("producer_not_ready_status", ""),
         help="answer Producer polls of unfinished tasks with the older not_ready body and this HTTP status "
         "(202 in the older docs); default: 200 with status PENDING/RUNNING "
         "[env MUSICAPI_MOCK_PRODUCER_NOT_READY_STATUS]",
@@ -193,7 +241,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     serve.add_argument(
         "--workers",
         type=_int,
-        default=_int(env_default("workers", "1")),
+        default=env_default("workers", "1"),
         help="worker processes; more than one shares a --state file (a temporary one, "
         "deleted on exit, when none is given) [env MUSICAPI_MOCK_WORKERS]",
     )
@@ -236,6 +284,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         webhook_allow=tuple(args.webhook_allow),
         sonic_not_ready_status=args.sonic_not_ready_status,
         producer_not_ready_status=args.producer_not_ready_status,
+        sonic_task_not_found_status=args.sonic_task_not_found_status,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
         state=args.state,

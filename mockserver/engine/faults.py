@@ -7,7 +7,7 @@ durable store applies the same rules and counts the same hits.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mockserver.catalog import CATALOG
 from mockserver.engine.ports import FaultStore
@@ -34,6 +34,8 @@ class FaultBook:
 
     seed: int
     store: FaultStore
+    #: Operations no rule can reach in this configuration (a retired family answering 410 first), with why.
+    unreachable: dict[str, str] = field(default_factory=dict)
 
     @property
     def rules(self) -> list[FaultRule]:
@@ -51,7 +53,9 @@ class FaultBook:
         at_progress: int | None = None,
     ) -> FaultRule:
         """Add a rule (validated: the error must apply to the operation)."""
-        lookup(error_id, operation, "fault rule")
+        spec = lookup(error_id, operation, "fault rule")
+        if operation in self.unreachable and spec.status != 410:
+            raise MockError(CATALOG["request.validation"], f"operation: {operation} {self.unreachable[operation]}")
         if (times is None) == (probability is None):
             raise MockError(CATALOG["request.validation"], "give exactly one of times or probability")
         return self.store.add_fault(FaultRule(0, operation, error_id, times, probability, api_key, at_progress))

@@ -46,4 +46,14 @@ def read_task(
     task = ctx.store.get_task(task_id)
     if task is None or task.family != family or task.api_key != api_key:
         raise MockError(CATALOG[errors.task_not_found])
-    return task, settle_task(ctx, task, ctx.clock.now())
+    refund = settle_task(ctx, task, ctx.clock.now())
+    if refund is not None and (refund.processed or refund.already):
+        # The first read of the task says the refund was processed, whichever call settled it (a balance
+        # read, another create of the key, a webhook); every later read says it already was.
+        seen = f"refund-read/{task.id}"
+        if ctx.store.get_ref(seen) is None:
+            ctx.store.put_ref(seen, "1")
+            refund = Refund(processed=True, already=False)
+        else:
+            refund = Refund(processed=False, already=True)
+    return task, refund

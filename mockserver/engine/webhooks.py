@@ -160,8 +160,16 @@ class Dispatcher:
             now = self.ctx.clock.now()
             self._emit(now)
             due = self._claim(now)
-            if due:
-                await self._send(due, now)
+            while due:  # in rounds: a task's next event goes only once its previous one is delivered
+                firsts = list({delivery.task_id: delivery for delivery in reversed(due)}.values())[::-1]
+                await self._send(firsts, now)
+                held = {delivery.task_id for delivery in firsts if delivery.state == "pending"}  # will retry
+                rest = [delivery for delivery in due if delivery not in firsts]
+                for delivery in rest:
+                    if delivery.task_id in held:  # waits for the earlier one's retries
+                        delivery.state = "pending"
+                        self.store.put_delivery(delivery)
+                due = [delivery for delivery in rest if delivery.task_id not in held]
         if settle:
             for _ in range(int(SETTLE_WAIT / TICK)):
                 if not self.store.deliveries(state="sending"):
@@ -208,11 +216,21 @@ class Dispatcher:
         if not self.store.due_deliveries(now):
             return []
         with self.store.transaction():
-            due = self.store.due_deliveries(now)
+            ready = self.store.due_deliveries(now)
+            due = [d for d in ready if self._in_order(d, {r.id for r in ready})]
             for delivery in due:
                 delivery.state = "sending"
                 self.store.put_delivery(delivery)
         return due
+
+    def _in_order(self, delivery: Delivery, due_now: set[str]) -> bool:
+        """Whether every earlier unsettled delivery of the task is due now too (then it is sent first)."""
+        for earlier in self.store.deliveries(delivery.task_id):
+            if earlier.id == delivery.id:
+                return True
+            if earlier.state in ("pending", "sending") and earlier.id not in due_now:
+                return False
+        return True
 
     def _add(self, watch: Watch, task: Task, event: str, due: float, now: float) -> None:
         watch.sent.add(event)
@@ -245,6 +263,7 @@ class Dispatcher:
                     "Content-Type": "application/json",
                     "User-Agent": "musicapi-mock-webhooks",
                     "X-Webhook-Id": delivery.id,
+                    "Idempotency-Key": delivery.id,  # the webhook guide: mirrors X-Webhook-Id for frameworks
                     "X-Webhook-Event": delivery.event,
                     "X-Webhook-Timestamp": str(timestamp),
                     "X-Webhook-Signature": signature(delivery.secret, timestamp, delivery.body),

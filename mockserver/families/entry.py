@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from mockserver.catalog import FamilyErrors, family_errors
+from mockserver.config import Config
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat, Family
 from mockserver.engine.lifecycle import Timing, timing_for
@@ -27,6 +28,8 @@ class FamilyEntry:
     handlers: HandlerFactory
     #: The family's tasks as the engine, media and webhooks see them; None for a family without tasks.
     tasks: Family | None = None
+    #: Why none of the family's operations can be made to fail in a configuration (None: they can).
+    unreachable: Callable[[Config], str | None] | None = None
 
 
 R = TypeVar("R")

@@ -181,7 +181,8 @@ class Call:
             return data, {}
         if not validator.is_valid(data):
             violations = validator.violations(data)
-            message = "; ".join(str(v) for v in violations[:5]) or "request body does not match the schema"
+            texts = dict.fromkeys(str(v) for v in violations[:5])  # one rule's message once, even if two keywords fail
+            message = "; ".join(texts) or "request body does not match the schema"
             raise MockError(CATALOG["request.validation"], message)
         return data, validator.select(data)
 

@@ -86,12 +86,23 @@ def _http_exception_error(exc: HTTPException) -> MockError:
     return MockError(CATALOG["request.internal"], str(exc.detail))
 
 
-def exception_handlers(format_of: PathFormats) -> dict[Any, ExceptionHandler]:
-    """Starlette exception handlers: routing errors, stray domain errors and crashes, each in its format."""
+def exception_handlers(
+    format_of: PathFormats, missing_ids: Mapping[str, str] | None = None
+) -> dict[Any, ExceptionHandler]:
+    """Starlette exception handlers: routing errors, stray domain errors and crashes, each in its format.
+
+    ``missing_ids`` maps a poll path without its id (``/api/v1/sonic/task/``) to the error its family documents
+    for it ("missing task id."); other unknown paths are 404.
+    """
+    missing = dict(missing_ids or {})
 
     async def on_http_exception(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return render_error(format_of(request.url.path), _http_exception_error(exc))
+        path = request.url.path
+        error_id = missing.get(path) or missing.get(path + "/")
+        if exc.status_code == 404 and error_id is not None and request.method in ("GET", "HEAD"):
+            return render_error(format_of(path), MockError(CATALOG[error_id]))
+        return render_error(format_of(path), _http_exception_error(exc))
 
     async def on_mock_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, MockError)

@@ -105,7 +105,8 @@ def test_async_upload_answers_a_task_and_delivers_the_clip_to_the_callback(clien
     clip_id = body["data"][0]["clip_id"]
     assert payload["task_id"] == task_id and payload["data"][0]["clip_id"] == clip_id
     extend = {"task_type": "extend_upload_music", "continue_clip_id": clip_id, "continue_at": 0.1, **DESCRIBED}
-    assert client.post("/api/v1/sonic/create", json={**extend, "custom_mode": True}).status_code == 200
+    extended = client.post("/api/v1/sonic/create", json={**extend, "custom_mode": True, "prompt": "[Verse]\nmore"})
+    assert extended.status_code == 200, extended.text
 
 
 def test_create_voice_yields_a_persona_usable_once_finished(client: httpx.Client) -> None:

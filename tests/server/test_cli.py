@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.helpers import cli_state_args
 
@@ -98,7 +99,9 @@ def test_unconfirmed_shapes_are_configurable() -> None:
         )
         assert error.json() == {"code": 400, "message": "The 'custom_mode' field should be boolean."}
         task_id = httpx.post(
-            f"{url}/api/v1/sonic/create", json={"custom_mode": True, "mv": "sonic-v4-5"}, headers=headers
+            f"{url}/api/v1/sonic/create",
+            json={"custom_mode": True, "mv": "sonic-v4-5", "prompt": "la"},
+            headers=headers,
         ).json()["task_id"]
         assert httpx.get(f"{url}/api/v1/sonic/task/{task_id}", headers=headers).status_code == 202
     bad = subprocess.run([*CLI, "serve", "--error-fields", "code"], capture_output=True, text=True)
@@ -152,3 +155,29 @@ def test_text_request_log() -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MUSICAPI_MOCK_PORT", "abc"),
+        ("MUSICAPI_MOCK_SONIC_NOT_READY_STATUS", "201"),
+        ("MUSICAPI_MOCK_CLOCK", "fastest"),
+        ("MUSICAPI_MOCK_DEFAULT_QPS", "x"),
+        ("MUSICAPI_MOCK_FAULT", "no_such_fault"),
+        ("MUSICAPI_MOCK_NURO", "someday"),
+    ],
+)
+def test_a_bad_variable_is_named_in_one_line_and_held_to_its_flags_choices(variable: str, value: str) -> None:
+    done = subprocess.run(
+        [*CLI, "serve", "--port", "0"], env={**os.environ, variable: value}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and f"{variable}={value!r}" in done.stderr.splitlines()[-1], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_version() -> None:
+    from mockserver import __version__
+
+    done = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"musicapi-mock {__version__}"

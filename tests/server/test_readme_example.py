@@ -18,4 +18,5 @@ def test_readme_fixture_example_passes(pytester: pytest.Pytester) -> None:
     example = match.group(1)
     assert example.count("musicapi_mock") <= 10  # "under ten lines of fixture use"
     pytester.makepyfile(test_user=example)
-    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+    # -W error: the example closes what it opens (an unclosed client would warn, and fail it)
+    pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-W", "error").assert_outcomes(passed=1)

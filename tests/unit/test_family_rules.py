@@ -9,7 +9,7 @@ from mockserver.config import NuroMode
 from mockserver.engine.lifecycle import Span, Timing, plan
 from mockserver.engine.records import Clip, Status
 from mockserver.errors import MockError
-from mockserver.families.nuro.rules import NuroRules, deprecation_headers, tag_lyrics
+from mockserver.families.nuro.rules import NuroRules, deprecation_headers
 from mockserver.families.producer.rules import ProducerRules
 from mockserver.families.sonic import clips, tools
 from mockserver.families.sonic import rules as sonic
@@ -32,11 +32,11 @@ def test_nuro_v2_segment_rules() -> None:
     assert "must equal the sum" in str(rules.cross_field_violations(mismatch)[0])
 
 
-def test_nuro_lyrics_tags_and_language() -> None:
-    assert (
-        tag_lyrics("[Verse] hello  world [CHORUS]la", ["intro", "verse"]) == "[verse]\n\nhello world\n\n[chorus]\n\nla"
-    )
-    assert tag_lyrics("no tags", ["intro", "verse"]) == "[verse]\n\nno tags"
+def test_nuro_lyrics_come_back_as_submitted_and_language_is_checked() -> None:
+    submitted = "[Verse]\nline one\nline two\n\n[Chorus]\nHook  here, oh!"
+    body = {"type": "vocal", "lyrics": submitted}
+    schema = SPEC.operations["nuroCreate"].body.select(body)  # type: ignore[union-attr]
+    assert NuroRules(SPEC).result_for("t", body, schema)["lyrics"] == submitted
     rules = NuroRules(SPEC)
     rules.check_language({"type": "vocal", "lyrics": "你好 hello"})
     with pytest.raises(MockError) as raised:

@@ -95,10 +95,9 @@ def test_events_are_sent_when_due_and_signed() -> None:
 
 def test_a_failing_receiver_is_retried_on_the_backoff_then_given_up() -> None:
     failing: list[int | None] = [500, None, 503, 500, 500, 500]
-    kit, dispatcher, recorder, _ = setup(
-        "http://localhost:9/hook", {"song.streaming": failing, "song.completed": [500]}
-    )
-    kit.advance(40)  # both events due at once: streaming, then completed (which succeeds later)
+    answers: dict[str, list[int | None]] = {"song.streaming": failing, "song.completed": [500]}
+    kit, dispatcher, recorder, _ = setup("http://localhost:9/hook", answers)
+    kit.advance(40)  # both events due at once: streaming first; completed waits for it (events arrive in order)
     asyncio.run(dispatcher.tick())
     for pause in BACKOFF:
         before = len(recorder.sent)
@@ -110,10 +109,15 @@ def test_a_failing_receiver_is_retried_on_the_backoff_then_given_up() -> None:
     (streaming, completed) = dispatcher.deliveries()
     assert streaming.state == "failed" and [a.status for a in streaming.attempts] == [500, None, 503, 500, 500, 500]
     assert [a.instant - streaming.attempts[0].instant for a in streaming.attempts] == [0, 2, 6, 14, 30, 62]
-    assert completed.state == "delivered" and [a.status for a in completed.attempts] == [500, 200]
-    assert (
-        len({r.headers["X-Webhook-Id"] for r in recorder.sent if r.headers["X-Webhook-Event"] == "song.streaming"}) == 1
-    )
+    assert completed.attempts[0].instant == streaming.attempts[-1].instant  # sent once streaming was settled
+    kit.advance(2)
+    asyncio.run(dispatcher.tick())
+    assert [a.status for a in dispatcher.deliveries()[1].attempts] == [500, 200]
+    events = [r.headers["X-Webhook-Event"] for r in recorder.sent]
+    assert events.index("song.completed") > max(i for i, e in enumerate(events) if e == "song.streaming")
+    streamed = [r for r in recorder.sent if r.headers["X-Webhook-Event"] == "song.streaming"]
+    assert len(streamed) == 6 and len({r.headers["X-Webhook-Id"] for r in streamed}) == 1  # one id across retries
+    assert all(r.headers["Idempotency-Key"] == r.headers["X-Webhook-Id"] for r in recorder.sent)
 
 
 def test_non_loopback_targets_are_recorded_as_blocked_never_sent() -> None:

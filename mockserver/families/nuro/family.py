@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from mockserver.config import Config
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
 from mockserver.engine.records import Status, Task
@@ -34,4 +36,11 @@ class NuroFamily(TaskFamily[NuroRules]):
 
 def register(spec: ApiSpec) -> FamilyEntry:
     """Nuro's registry entry (its realistic timeline is the documented default: a song in 30–60 s)."""
-    return task_family_entry(NuroFamily(NuroRules(spec)), NuroHandlers)
+    entry = task_family_entry(NuroFamily(NuroRules(spec)), NuroHandlers)
+    return replace(entry, unreachable=_gone)
+
+
+def _gone(config: Config) -> str | None:
+    if config.nuro.kind != "gone":
+        return None
+    return "answers 410 Gone in this mode (--nuro gone): a fault rule on it could never fire (use --nuro legacy)"

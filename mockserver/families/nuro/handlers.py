@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from mockserver.catalog import CATALOG, nuro_gone_message
+from mockserver.config import NuroMode
 from mockserver.engine.billing import charge
 from mockserver.engine.tasks import read_task, start_task
 from mockserver.errors import MockError
 from mockserver.families.entry import FamilyHandlers
 from mockserver.families.nuro.rules import SUCCESSORS, NuroRules, deprecation_headers, task_body
-from mockserver.http.call import Call, Handler, json_or_none
+from mockserver.http.call import Begun, Call, Handler, json_or_none
 from mockserver.http.responses import JSONResponse
 
 
@@ -35,6 +36,18 @@ class NuroHandlers(FamilyHandlers[NuroRules]):
             raise MockError(CATALOG["nuro.gone"], nuro_gone_message(kind), headers=headers)
         return headers
 
+    async def _begin(self, call: Call, *, billable: bool) -> Begun:
+        """The preamble; a forced ``nuro.gone`` looks like the real one (migration text and headers)."""
+        try:
+            return await call.begin(self.errors, texts=self.rules.texts, billable=billable)
+        except MockError as error:
+            if error.spec.id != "nuro.gone":
+                raise
+            mode = self.ctx.config.nuro
+            gone = mode if mode.sunset_at is not None else NuroMode.parse("gone")
+            headers = deprecation_headers(gone, call.base_url, None)
+            raise MockError(error.spec, headers={**headers, **error.headers}) from None
+
     @staticmethod
     async def _kind_hint(call: Call) -> str | None:
         """The ``type`` of a create body, read leniently (only to word the 410 message)."""
@@ -49,7 +62,7 @@ class NuroHandlers(FamilyHandlers[NuroRules]):
         """Create a vocal or bgm task: gateway checks, debit, upstream checks, plan."""
         ctx, rules = self.ctx, self.rules
         headers = self._gate(call, await self._kind_hint(call) if ctx.config.nuro.kind != "legacy" else None)
-        begun = await call.begin(self.errors, texts=rules.texts)
+        begun = await self._begin(call, billable=True)
         violations = rules.cross_field_violations(begun.body)
         if violations:
             raise MockError(CATALOG["request.validation"], "; ".join(map(str, violations)))
@@ -62,7 +75,7 @@ class NuroHandlers(FamilyHandlers[NuroRules]):
     async def get_task(self, call: Call) -> Response:
         """Read a task as it is at this instant."""
         headers = self._gate(call, None)
-        begun = await call.begin(self.errors, billable=False)
+        begun = await self._begin(call, billable=False)
         task, refund = read_task(self.ctx, self.errors, "nuro", begun.api_key, call.path_param("task_id"))
         audio_url = f"{call.base_url}/cdn/audio/{task.id}.wav"
         return JSONResponse(task_body(task, call.now, audio_url, refund), headers=headers)

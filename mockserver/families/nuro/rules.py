@@ -15,7 +15,6 @@ the successors named by :func:`deprecation_headers` and the 410 message.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from mockserver.spec import ApiSpec, Violation
 SPEC = "nuro"
 #: Where each kind of Nuro song went (the 410 message and ``Link`` headers name them).
 SUCCESSORS = {"vocal": "/api/v1/sonic/create", "bgm": "/api/v1/producer/create"}
-_TAG = re.compile(r"\[\s*([^\]\n]{1,40}?)\s*\]")
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ class NuroRules:
             return {
                 "kind": "vocal",
                 "duration": duration,
-                "lyrics": tag_lyrics(lyrics, self._section_names()),
+                "lyrics": lyrics,  # as submitted (ERRATA N29): the vendor's rewriting is undocumented
                 **{name: body.get(name) or self._predict(name, seed) for name in ("genre", "mood", "gender", "timbre")},
             }
         description = str(body["description"])
@@ -134,29 +132,6 @@ class NuroRules:
     def _predict(self, name: str, seed: str, *, bgm: bool = False) -> str:
         options = self._options(name, bgm)
         return str(options[stable_index(f"{name}/{seed}", len(options))])
-
-    def _section_names(self) -> list[str]:
-        return [str(v) for v in self._schema("NuroSegment")["properties"]["name"]["enum"]]
-
-
-def tag_lyrics(lyrics: str, sections: list[str]) -> str:
-    """The lyrics as the service returns them: section tags lower-cased, each on its own line.
-
-    Lyrics without any tag are returned as one ``[verse]``; tags not among ``sections`` are kept.
-    """
-    parts = _TAG.split(lyrics)
-    if len(parts) == 1:
-        return f"[{sections[1] if len(sections) > 1 else 'verse'}]\n\n{lyrics.strip()}"
-    out: list[str] = []
-    head = parts[0].strip()
-    if head:
-        out.append(head)
-    for i in range(1, len(parts), 2):
-        out.append(f"[{parts[i].strip().lower()}]")
-        text = " ".join(parts[i + 1].split())
-        if text:
-            out.append(text)
-    return "\n\n".join(out)
 
 
 def task_body(task: Task, instant: float, audio_url: str, refund: Refund | None = None) -> dict[str, Any]:

@@ -44,6 +44,15 @@ def recent_clip(store: ClipReader, clip_id: str, api_key: str, now: float) -> Cl
     return clip
 
 
+def model_of(store: ClipReader, clip: Clip) -> str | None:
+    """The ``mv`` a generated clip was made with (None for an upload)."""
+    task = store.get_task(clip.task_id) if clip.task_id else None
+    if task is None or "clips" not in task.result:
+        return None
+    mv = task.result["clips"][clip.index].get("mv")
+    return str(mv) if mv else None
+
+
 def register_clips(store: Store, task: Task) -> None:
     """Make a new task's clips known by id (usable once they succeed); a download makes none."""
     if task.result["kind"] != "sonic":

@@ -38,6 +38,9 @@ class SonicCore(FamilyHandlers[SonicRules]):
     ) -> Task:
         """Plan the task ``paid`` pays for (two clips), register its clips and watch it for webhooks."""
         ctx = self.ctx
+        source_mv = clips.model_of(ctx.store, source) if source is not None else None
+        if source_mv and not body.get("mv"):  # concat (no mv) keeps its source's model
+            body = {**body, "mv": source_mv}
         clip_ids = [ctx.ids.new_id() for _ in range(rules.CLIPS_PER_TASK)]
         result = self.rules.result_for(paid.ref_id, body, clip_ids, source=source, task_type=task_type)
         task = start_task(ctx, paid, family=NAME, timing=self.timing, result=result)

@@ -7,6 +7,7 @@ clips (sample, mashup, replace-section) are in :mod:`.tool_handlers`; this class
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from starlette.responses import Response
 
@@ -57,7 +58,10 @@ class SonicHandlers(SonicTools):
     async def get_task(self, call: Call) -> Response:
         """``GET /api/v1/sonic/task/{task_id}``: not ready first, then the clips."""
         begun = await self._begin(call, billable=False)
-        task, refund = read_task(self.ctx, self.errors, NAME, begun.api_key, call.path_param("task_id"))
+        errors = self.errors
+        if self.ctx.config.sonic_task_not_found_status == 404:
+            errors = replace(errors, task_not_found="sonic.task_not_found_404")
+        task, refund = read_task(self.ctx, errors, NAME, begun.api_key, call.path_param("task_id"))
         body = clips.task_body(task, call.now, call.base_url, refund)
         if body is None:
             return JSONResponse(dict(clips.NOT_READY_BODY), status_code=self.ctx.config.sonic_not_ready_status)

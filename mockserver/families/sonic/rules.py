@@ -36,6 +36,8 @@ CLIPS_PER_TASK = 2
 UPLOAD_KINDS = ("extend_upload_music", "cover_upload_music")
 #: Task types that work on a recent clip of either kind, keeping its length.
 REWORK_KINDS = ("remaster", "add_instrumental", "add_vocals")
+#: Task types whose custom mode sings ``prompt`` (concat and the reworks take no lyrics).
+PROMPTED = ("create_music", "cover_music", "persona_music", "extend_music", "extend_upload_music", "cover_upload_music")
 #: Task types whose clips are as long as their source.
 SAME_LENGTH = (*REWORK_KINDS, "replace_section")
 _TITLE_WORDS = (
@@ -118,6 +120,13 @@ class SonicRules:
             and not body.get("gpt_description_prompt")
         ):
             raise MockError(CATALOG["sonic.description_mode"])
+        if (
+            body.get("custom_mode") is True
+            and not body.get("make_instrumental")
+            and not body.get("prompt")
+            and (task_type in PROMPTED)
+        ):
+            raise MockError(CATALOG["sonic.custom_mode_prompt"])
         if self.needs_source(str(task_type)):
             self.source_clip(body, api_key, store, now)
         if task_type == "persona_music":
