@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,6 +30,8 @@ from mockserver.media.handlers import MediaHandlers
 from mockserver.mock import Mock
 from mockserver.spec import CONTROL_SPEC, ApiSpec, SpecError
 
+#: A Starlette endpoint.
+Endpoint = Callable[[Request], Awaitable[Response]]
 #: The families of the mock's own API (tags of mock-control.yaml); they answer in the mock's error format.
 OWN_FAMILIES = ("control", "media")
 
@@ -71,14 +73,28 @@ def _routes(mock: Mock, handlers: Mapping[str, Handler], formats: Mapping[str, E
     extra = sorted(set(handlers) - set(ops))
     if extra:
         raise SpecError(f"handlers without an operation in openapi/: {', '.join(extra)}")
-    routes: list[Route] = []
+    # One route per path, whatever its methods: a 405 then names every method of the path in ``Allow``.
+    by_path: dict[str, dict[str, Endpoint]] = {}
     for op_id, op in sorted(ops.items(), key=lambda item: _route_rank(item[1].spec_name, item[1].path)):
         journal = op.spec_name != CONTROL_SPEC and mock.config.journal_size > 0
-        run = endpoint(
-            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=formats.get(op.family, "general"), journal=journal
+        fmt = formats.get(op.family, "general")
+        by_path.setdefault(op.path, {})[op.method] = endpoint(
+            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=fmt, journal=journal
         )
-        routes.append(Route(op.path, run, methods=[op.method]))  # Starlette adds HEAD to GET routes itself
-    return routes
+    return [_route(path, table) for path, table in by_path.items()]
+
+
+def _route(path: str, table: dict[str, Endpoint]) -> Route:
+    if len(table) == 1:
+        ((method, run),) = table.items()
+        return Route(path, run, methods=[method])  # Starlette adds HEAD to GET routes itself
+    if "GET" in table:
+        table = {**table, "HEAD": table["GET"]}
+
+    async def by_method(request: Request) -> Response:
+        return await table[request.method](request)
+
+    return Route(path, by_method, methods=list(table))
 
 
 def _route_rank(spec_name: str, path: str) -> int:
@@ -127,6 +143,7 @@ def create_app(
         *_routes(mock, all_handlers(mock), formats),
     ]
     app = Starlette(routes=routes, exception_handlers=exception_handlers(PathFormats(formats), missing_ids(mock)))
+    app.router.redirect_slashes = False  # a Host-built redirect on a trailing slash: a 404 in the API format instead
     app.state.mock = mock
     if mock.config.sabotage:  # deliberate faults (contract-suite proofs); nothing is installed otherwise
         from mockserver.http.sabotage import install

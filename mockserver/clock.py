@@ -37,6 +37,12 @@ def parse_instant(text: str) -> float:
         raise ConfigError(f"not an ISO-8601 instant: {text!r}") from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not 1970 <= utc.year <= 9998:
+        raise ConfigError(f"instant out of range (1970-9998 UTC): {text!r}")
     return moment.timestamp()
 
 

@@ -19,6 +19,7 @@ from mockserver.engine.triggers import magic_preset
 from mockserver.engine.webhooks import Dispatcher
 from mockserver.errors import ClockError, ConfigError, MockError, TaskStateError
 from mockserver.http.call import Call, Handler
+from mockserver.http.endpoint import key_fingerprint
 from mockserver.http.responses import JSONResponse
 from mockserver.spec import CONTROL_SPEC, ApiSpec
 
@@ -290,8 +291,6 @@ class ControlHandlers:
     async def requests(self, call: Call) -> Response:
         """The request journal."""
         params = call.request.query_params
-        limit = params.get("limit")
-        if limit is not None and (not limit.isdigit() or int(limit) < 1):
-            raise MockError(CATALOG["request.validation"], f"limit: must be a positive integer, not {limit!r}")
-        rows = self.ctx.store.journal_entries(params.get("api_key") or None, int(limit) if limit else None)
+        limit = call.query_int("limit") if "limit" in params else None
+        rows = self.ctx.store.journal_entries(key_fingerprint(params.get("api_key") or None), limit)
         return JSONResponse({"requests": [{**row, "instant": format_instant(row["instant"])} for row in rows]})

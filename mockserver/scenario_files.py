@@ -24,11 +24,18 @@ from mockserver.engine.context import Context
 from mockserver.errors import ConfigError, MockError
 from mockserver.spec import ApiSpec, SchemaValidator
 
+#: YAML aliases a scenario file may use (each can expand to a copy of a whole node).
+MAX_ALIASES = 50
+
 
 def load_file(spec: ApiSpec, path: str) -> dict[str, Any]:
     """Read and validate a scenario file (ConfigError with the reason when it is unusable)."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader))
+        if aliases > MAX_ALIASES:  # a few aliases are fine; thousands are a "billion laughs" file
+            raise ConfigError(f"scenario file {path}: {aliases} YAML aliases (at most {MAX_ALIASES})")
+        data = yaml.safe_load(text)
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"scenario file {path}: {exc}") from None
     validator = SchemaValidator(spec.schema("mock-control", "Scenario"))

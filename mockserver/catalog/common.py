@@ -15,6 +15,15 @@ COMMON = (
     # --- protocol-level errors, any operation, rendered in the family's format ---
     ErrorSpec("request.malformed_json", 400, "bad_request", "Malformed JSON body", source="mock"),
     ErrorSpec("request.body_required", 400, "bad_request", "A JSON request body is required", source="mock"),
+    ErrorSpec("request.headers_too_large", 431, "bad_request", "Request headers too large", source="mock"),
+    ErrorSpec(
+        "request.range_not_satisfiable",
+        416,
+        "bad_request",
+        "Range not satisfiable",
+        ("mediaGetAudio", "mediaGetStem", "mediaGetMidi", "mediaGetVideo"),
+        "mock (RFC 9110 §15.5.17)",
+    ),
     ErrorSpec(
         "request.validation",
         400,

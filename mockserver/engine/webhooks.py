@@ -271,7 +271,10 @@ class Dispatcher:
             )
             for delivery in due
         ]
-        outcomes = await self.sender.send(batch)
+        try:
+            outcomes = await self.sender.send(batch)
+        except Exception as exc:  # a sender that fails must not kill the dispatcher or strand the batch
+            outcomes = [Outcome(None, f"not sent: {type(exc).__name__}") for _ in batch]
         for delivery, outcome in zip(due, outcomes, strict=True):
             delivery.attempts.append(Attempt(now, outcome.status, outcome.error))
             if outcome.status is not None and 200 <= outcome.status < 300:

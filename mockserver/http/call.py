@@ -28,6 +28,23 @@ SCENARIO_HEADER = "x-mock-scenario"
 _INTEGER = re.compile(r"-?[0-9]{1,10}")
 
 
+#: The longest bearer key accepted (real keys are a few dozen characters).
+MAX_KEY_LENGTH = 1024
+#: How deeply a request body may nest (the schemas need a handful of levels; the validator recurses).
+MAX_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests arrays and objects (iteratively: no recursion limit to hit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def no_texts(body: Any) -> list[Any]:
     """A body with no free text where magic values could hide."""
     return []
@@ -127,7 +144,7 @@ class Call:
             raise MockError(CATALOG["auth.missing"])
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token:
+        if scheme.lower() != "bearer" or not token or " " in token or len(token) > MAX_KEY_LENGTH:
             raise MockError(CATALOG["auth.malformed"])
         return token
 
@@ -170,6 +187,8 @@ class Call:
             self._json = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise MockError(CATALOG["request.malformed_json"], f"Malformed JSON body: {exc}") from None
+        if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _depth(self._json) > MAX_DEPTH:
+            raise MockError(CATALOG["request.validation"], f"the body is nested deeper than {MAX_DEPTH} levels")
         self._parsed = True
         return self._json
 

@@ -8,14 +8,17 @@ record the call in the journal, write the request log line, and name the worker 
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from mockserver.catalog import CATALOG
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
 from mockserver.engine.webhooks import Dispatcher
@@ -27,6 +30,29 @@ from mockserver.spec import Operation
 
 #: With ``--workers`` > 1: the process id of the worker that answered.
 WORKER_HEADER = "x-mock-worker"
+#: Bytes of request headers accepted (431 beyond), and characters of a path kept in the journal.
+MAX_HEADER_BYTES = 64 * 1024
+MAX_LOGGED_PATH = 512
+#: Keys up to this long are kept whole in the journal (test keys); longer ones are fingerprinted.
+SHORT_KEY = 16
+quiet = logging.getLogger("musicapi_mock")
+
+
+def key_fingerprint(key: str | None) -> str | None:
+    """What the journal keeps of a bearer key: a short (test) key as it is; a real one's start and a hash."""
+    if key is None or len(key) <= SHORT_KEY:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{key[:8]}…{digest}"
+
+
+def _oversized(request: Request) -> MockError | None:
+    size = sum(len(name) + len(value) for name, value in request.scope.get("headers", ()))
+    if size > MAX_HEADER_BYTES:
+        return MockError(
+            CATALOG["request.headers_too_large"], f"Request headers too large: {size} bytes (limit {MAX_HEADER_BYTES})"
+        )
+    return None
 
 
 def endpoint(
@@ -55,17 +81,26 @@ def endpoint(
         record: dict[str, Any] | None = None
         with store.request():
             try:
+                oversized = _oversized(request)
+                if oversized is not None:
+                    raise oversized
                 response = await handler(Call(request, op, ctx))
             except MockError as error:
                 response = render_error(fmt, error, config.error_fields)
+            except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing to trace
+                quiet.info("client disconnected during %s %s", request.method, request.url.path)
+                response = Response(status_code=400)
+            except Exception:  # a crash is answered in the API's format and journaled like any answer
+                quiet.exception("unhandled error on %s %s", request.method, request.url.path)
+                response = render_error(fmt, MockError(CATALOG["request.internal"]), config.error_fields)
             if journal or log is not None:
                 record = {
                     "instant": clock.now(),
                     "method": request.method,
-                    "path": request.url.path,
+                    "path": request.url.path[:MAX_LOGGED_PATH],
                     "operation": op.operation_id,
                     "status": response.status_code,
-                    "api_key": lenient_key(request),
+                    "api_key": key_fingerprint(lenient_key(request)),
                     "error_id": response.headers.get(ERROR_ID_HEADER),
                 }
                 if journal:

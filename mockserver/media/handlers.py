@@ -125,7 +125,11 @@ def _byte_range(call: Call, size: int, headers: dict[str, str]) -> tuple[int, in
     try:
         wanted = audio.parse_range(call.request.headers.get("range"), size)
     except audio.RangeNotSatisfiable:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+        raise MockError(
+            CATALOG["request.range_not_satisfiable"],
+            f"Range not satisfiable: the file has {size} bytes",
+            headers={**headers, "Content-Range": f"bytes */{size}"},
+        ) from None
     start, end, status = (0, size, 200) if wanted is None else (*wanted, 206)
     headers["Content-Length"] = str(end - start)
     if status == 206:

@@ -31,6 +31,8 @@ def usable_clip(store: ClipReader, clip_id: str, api_key: str, now: float) -> Cl
         raise MockError(CATALOG["sonic.clip_not_found"])
     if clip.task_id is not None:
         task = store.get_task(clip.task_id)
+        if task is not None and task.family != "sonic":  # another family's clip (a Producer song) is not Sonic's
+            raise MockError(CATALOG["sonic.clip_not_found"])
         if task is None or clip_status(task, clip.index, now) is not Status.SUCCEEDED:
             raise MockError(CATALOG["sonic.clip_not_ready"])
     return clip
