@@ -23,7 +23,7 @@ from mockserver.engine.family import ErrorFormat
 from mockserver.engine.webhooks import Sender
 from mockserver.errors import ConfigError
 from mockserver.http.call import Handler
-from mockserver.http.endpoint import endpoint
+from mockserver.http.endpoint import control_guard, endpoint
 from mockserver.http.errors import PathFormats, exception_handlers
 from mockserver.http.responses import JSONResponse
 from mockserver.media.handlers import MediaHandlers
@@ -73,13 +73,15 @@ def _routes(mock: Mock, handlers: Mapping[str, Handler], formats: Mapping[str, E
     extra = sorted(set(handlers) - set(ops))
     if extra:
         raise SpecError(f"handlers without an operation in openapi/: {', '.join(extra)}")
+    control = control_guard(mock.config)
     # One route per path, whatever its methods: a 405 then names every method of the path in ``Allow``.
     by_path: dict[str, dict[str, Endpoint]] = {}
     for op_id, op in sorted(ops.items(), key=lambda item: _route_rank(item[1].spec_name, item[1].path)):
         journal = op.spec_name != CONTROL_SPEC and mock.config.journal_size > 0
         fmt = formats.get(op.family, "general")
+        guard = control if op.family == "control" else None
         by_path.setdefault(op.path, {})[op.method] = endpoint(
-            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=fmt, journal=journal
+            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=fmt, journal=journal, guard=guard
         )
     return [_route(path, table) for path, table in by_path.items()]
 

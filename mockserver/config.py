@@ -152,6 +152,11 @@ class Config:
     #: Producer polls of an unfinished task: None answers 200 with ``status: PENDING|RUNNING`` (the newest
     #: docs); 202 or 200 answers the older copy's ``{code: 202, type: not_ready, error}`` with that status.
     producer_not_ready_status: int | None = None
+    #: A bearer token the control plane (``/_mock/*``) requires; None: open to loopback clients only when the
+    #: server binds a non-loopback address (and to anyone on a loopback bind, where only this machine connects).
+    control_token: str | None = None
+    #: Seconds after its creation a task stays readable (None: for ever); older tasks read as not found.
+    retain_seconds: float | None = None
     #: Seconds the mock waits for an upload URL on 127.0.0.1 to answer its ``HEAD`` probe.
     upload_probe_timeout: float = 2.0
     #: Fields of the non-Nuro error body (the shape is unconfirmed; every known client reads one of these).

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from starlette.responses import Response
 
@@ -22,6 +22,8 @@ from mockserver.http.call import Call, Handler
 from mockserver.http.endpoint import key_fingerprint
 from mockserver.http.responses import JSONResponse
 from mockserver.spec import CONTROL_SPEC, ApiSpec
+
+R = TypeVar("R")
 
 
 def _iso(instant: float | None) -> str | None:
@@ -55,6 +57,13 @@ def _entry_body(entry: Entry) -> dict[str, Any]:
         "operation": entry.operation,
         "error_id": entry.error_id,
     }
+
+
+def _page(call: Call, rows: Sequence[R]) -> tuple[Sequence[R], int | None]:
+    """One page of a listing (``offset``, ``limit`` from the query, checked against the spec) and the next offset."""
+    offset, limit = call.query_int("offset"), call.query_int("limit")
+    page = rows[offset : offset + limit]
+    return page, offset + limit if offset + limit < len(rows) else None
 
 
 class ControlHandlers:
@@ -160,14 +169,15 @@ class ControlHandlers:
         except ClockError as exc:
             raise MockError(CATALOG["request.validation"], str(exc)) from None
         await self.webhooks.tick(settle=True)  # what became due is delivered before this call answers
+        self.webhooks.kick()  # the next due instant moved
         return JSONResponse(self._clock_body(call))
 
     async def list_webhooks(self, call: Call) -> Response:
         """Webhook deliveries, oldest first, with their attempts."""
         await self.webhooks.tick()
         task_id = call.request.query_params.get("task_id")
-        rows = [d.as_dict(format_instant) for d in self.webhooks.deliveries(task_id or None)]
-        return JSONResponse({"deliveries": rows})
+        page, next_offset = _page(call, self.webhooks.deliveries(task_id or None))
+        return JSONResponse({"deliveries": [d.as_dict(format_instant) for d in page], "next_offset": next_offset})
 
     async def list_errors(self, call: Call) -> Response:
         """The error catalog."""
@@ -215,7 +225,9 @@ class ControlHandlers:
         for key in keys:
             settle_key(self.ctx, key, self.ctx.clock.now())
         entries = self.ctx.store.entries(api_key or None)
-        return JSONResponse({"entries": [_entry_body(e) for e in entries], "totals": totals(entries)})
+        page, next_offset = _page(call, entries)  # the totals are of every entry, the list one page of them
+        body = {"entries": [_entry_body(e) for e in page], "totals": totals(entries), "next_offset": next_offset}
+        return JSONResponse(body)
 
     async def list_faults(self, call: Call) -> Response:
         """The active fault rules."""
@@ -250,7 +262,8 @@ class ControlHandlers:
     async def list_tasks(self, call: Call) -> Response:
         """Tasks with their timelines."""
         api_key = call.request.query_params.get("api_key") or None
-        return JSONResponse({"tasks": [self._task_body(call, t) for t in self.ctx.store.tasks(api_key)]})
+        page, next_offset = _page(call, list(self.ctx.store.tasks(api_key)))
+        return JSONResponse({"tasks": [self._task_body(call, t) for t in page], "next_offset": next_offset})
 
     async def get_task(self, call: Call) -> Response:
         """One task's timeline."""

@@ -242,7 +242,7 @@ class MockServer(ControlMethods):
         if not self.running:
             raise RuntimeError("the mock server is not running: call start() first")
         if self._control is None:
-            self._control = MockControl(self.url, api_key=self.api_key)
+            self._control = MockControl(self.url, api_key=self.api_key, token=self.config.control_token)
         return self._control
 
     def send(self, call: ControlCall[T]) -> T:
@@ -342,7 +342,9 @@ class AsyncMockServer(AsyncControlMethods):
         """Start the server (in its thread) and open the control client."""
         if self._control is None:
             await asyncio.to_thread(self.server.start)
-            self._control = AsyncMockControl(self.server.url, api_key=self.api_key)
+            self._control = AsyncMockControl(
+                self.server.url, api_key=self.api_key, token=self.server.config.control_token
+            )
         return self
 
     async def stop(self) -> None:
@@ -385,7 +387,9 @@ class MockApp(AsyncControlMethods):
         self.transport = httpx.ASGITransport(app=self.app)
         self.url = base_url
         self.api_key = api_key
-        self.control = AsyncMockControl(base_url, transport=self.transport, api_key=api_key)
+        self.control = AsyncMockControl(
+            base_url, transport=self.transport, api_key=api_key, token=self.config.control_token
+        )
 
     @property
     def state(self) -> Mock:

@@ -17,6 +17,20 @@ COMMON = (
     ErrorSpec("request.body_required", 400, "bad_request", "A JSON request body is required", source="mock"),
     ErrorSpec("request.headers_too_large", 431, "bad_request", "Request headers too large", source="mock"),
     ErrorSpec(
+        "control.loopback_only",
+        403,
+        "forbidden",
+        "The control plane answers only clients on this machine; start the mock with --control-token to open it.",
+        source="mock (a non-loopback bind without --control-token)",
+    ),
+    ErrorSpec(
+        "control.token_required",
+        401,
+        "unauthorized",
+        "The control plane needs its token: Authorization: Bearer <--control-token>.",
+        source="mock (--control-token)",
+    ),
+    ErrorSpec(
         "request.range_not_satisfiable",
         416,
         "bad_request",

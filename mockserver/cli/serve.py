@@ -219,6 +219,19 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "[env MUSICAPI_MOCK_PRODUCER_NOT_READY_STATUS]",
     )
     serve.add_argument(
+        "--control-token",
+        default=env_default("control_token", "") or None,
+        help="a bearer token the control plane (/_mock/*) requires; without it, a non-loopback --host opens the "
+        "control plane to loopback clients only [env MUSICAPI_MOCK_CONTROL_TOKEN]",
+    )
+    serve.add_argument(
+        "--retain-seconds",
+        type=_opt_float,
+        default=env_default("retain_seconds", ""),
+        help="tasks older than this (virtual seconds) read as not found, as a real service forgets them; "
+        "default: kept [env MUSICAPI_MOCK_RETAIN_SECONDS]",
+    )
+    serve.add_argument(
         "--error-fields",
         default=env_default("error_fields", "code,message,error,detail,type"),
         help="fields of Sonic/Producer/account error bodies (their shape is unconfirmed) "
@@ -285,6 +298,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sonic_not_ready_status=args.sonic_not_ready_status,
         producer_not_ready_status=args.producer_not_ready_status,
         sonic_task_not_found_status=args.sonic_task_not_found_status,
+        control_token=args.control_token,
+        retain_seconds=args.retain_seconds,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
         state=args.state,
@@ -394,6 +409,14 @@ def _run_workers(config: Config, sock: socket.socket, log_level: str) -> None:
     Multiprocess(settings, sockets=[sock]).run()
 
 
+def _control_access(config: Config) -> str:
+    if config.control_token:
+        return "needs its token (Authorization: Bearer <--control-token>)"
+    if config.host in ("127.0.0.1", "::1", "localhost") or config.host.startswith("127."):
+        return "this machine only (loopback bind)"
+    return "loopback clients only (a non-loopback bind: set --control-token to open it)"
+
+
 def banner(config: Config, base: str) -> str:
     """The start-up text after the URL line: modes, where things are, how to force an error."""
     return "\n".join(
@@ -401,6 +424,7 @@ def banner(config: Config, base: str) -> str:
             f"  clock: {config.clock}   nuro: {config.nuro.describe()}   seed: {config.seed}",
             f"  API spec:       {base}/openapi.json",
             f"  control plane:  {base}/_mock/   (spec: {base}/_mock/openapi.json)",
+            f"  control access: {_control_access(config)}",
             f"  force an error: curl -H 'Authorization: Bearer sk_test' -H 'X-Mock-Scenario: sonic.rate_limited' "
             f"{base}/api/v1/sonic/task/any",
             f"                  (every error id: {base}/_mock/errors; magic keys, fault rules: README)",

@@ -81,11 +81,15 @@ class MockControl(ControlMethods):
         transport: httpx.BaseTransport | None = None,
         api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
     ) -> None:
         if client is None and base_url is None:
             raise TypeError("MockControl needs a base_url or a client")
         self._owned = client is None
-        self.client = client or httpx.Client(base_url=base_url or "", transport=transport, timeout=timeout)
+        headers = {"Authorization": f"Bearer {token}"} if token else None  # the server's --control-token
+        self.client = client or httpx.Client(
+            base_url=base_url or "", transport=transport, timeout=timeout, headers=headers
+        )
         self.api_key = api_key
 
     def send(self, call: ControlCall[T]) -> T:
@@ -122,12 +126,14 @@ class AsyncMockControl(AsyncControlMethods):
         transport: httpx.AsyncBaseTransport | None = None,
         api_key: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
     ) -> None:
         if client is None and base_url is None and transport is None:
             raise TypeError("AsyncMockControl needs a base_url, a client or a transport")
         self._owned = client is None
+        headers = {"Authorization": f"Bearer {token}"} if token else None  # the server's --control-token
         self.client = client or httpx.AsyncClient(
-            base_url=base_url or "http://mock", transport=transport, timeout=timeout
+            base_url=base_url or "http://mock", transport=transport, timeout=timeout, headers=headers
         )
         self.api_key = api_key
 

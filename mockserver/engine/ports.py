@@ -119,6 +119,9 @@ class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStor
     def task_count(self) -> int:
         """How many tasks are stored."""
 
+    def forget_tasks(self, created_before: float, limit: int) -> int:
+        """Delete up to ``limit`` tasks created before the instant (never one owed a refund); how many went."""
+
     def tasks(self, api_key: str | None = None) -> Iterator[Task]:
         """All tasks, or a key's, oldest first."""
 

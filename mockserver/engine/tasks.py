@@ -15,6 +15,9 @@ from mockserver.engine.triggers import DEFAULT_FAILURE_PROGRESS
 from mockserver.errors import MockError, Refund
 from mockserver.ids import rng_for
 
+#: Expired tasks (``Config.retain_seconds``) deleted by each create, at most.
+FORGET_PER_CREATE = 16
+
 
 def start_task(ctx: Context, paid: Charge, *, family: str, timing: Timing, result: Mapping[str, Any]) -> Task:
     """Plan and store the task ``paid`` pays for (a forced task failure is planned into its timeline)."""
@@ -36,6 +39,9 @@ def start_task(ctx: Context, paid: Charge, *, family: str, timing: Timing, resul
         charged=paid.amounts,
     )
     ctx.store.put_task(task)
+    if ctx.config.retain_seconds is not None:
+        # Each create forgets a few expired tasks: more than one, so a backlog drains while load goes on.
+        ctx.store.forget_tasks(paid.now - ctx.config.retain_seconds, limit=FORGET_PER_CREATE)
     return task
 
 
@@ -44,7 +50,9 @@ def read_task(
 ) -> tuple[Task, Refund | None]:
     """A key's task of ``family`` (the family's not-found error otherwise) and its refund status now."""
     task = ctx.store.get_task(task_id)
-    if task is None or task.family != family or task.api_key != api_key:
+    retain = ctx.config.retain_seconds
+    gone = task is not None and retain is not None and ctx.clock.now() - task.created_at > retain
+    if task is None or task.family != family or task.api_key != api_key or gone:
         raise MockError(CATALOG[errors.task_not_found])
     refund = settle_task(ctx, task, ctx.clock.now())
     if refund is not None and (refund.processed or refund.already):

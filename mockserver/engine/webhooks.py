@@ -36,6 +36,8 @@ from mockserver.engine.records import Attempt, Delivery, Status, Task, Watch
 #: Seconds (virtual) before retry n: 2, 4, 8, 16, 32; then the delivery is given up.
 BACKOFF = (2.0, 4.0, 8.0, 16.0, 32.0)
 TICK = 0.05
+#: Over a store shared by worker processes: seconds between looks for work another worker added.
+RESCAN = 1.0
 #: Real seconds ``POST /_mock/clock/advance`` waits at most for deliveries another worker is sending.
 SETTLE_WAIT = 10.0
 
@@ -115,6 +117,7 @@ class Dispatcher:
         secret = str(body.get("webhook_secret") or self.ctx.config.webhook_default_secret)
         self.store.put_watch(Watch(task.id, str(url), secret, platform, base_url))
         self._ensure_running()
+        self.kick()
 
     def deliveries(self, task_id: str | None = None) -> list[Delivery]:
         """Every delivery (or a task's), oldest first."""
@@ -139,14 +142,47 @@ class Dispatcher:
             # a context of its own: not the request's that happened to start it (see SqliteStore.request)
             self._runner = loop.create_task(self._run(), context=contextvars.Context())
 
+    def kick(self) -> None:
+        """Look again now (a new watch, a moved clock): the next wake-up may be sooner."""
+        if self._wake is not None:
+            self._wake.set()
+
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK)
+                await asyncio.wait_for(self._wake.wait(), self._sleep_for())
             self._wake.clear()
             self.ctx.clock.sync()
             await self.tick()
+
+    def _sleep_for(self) -> float | None:
+        """Real seconds until the next event or retry is due (None: until kicked).
+
+        Idle costs nothing: with no running clock to carry time forward (manual mode), or nothing ahead,
+        the dispatcher sleeps until a watch, a clock move or a request kicks it. Other worker processes add
+        watches this one is not told of, so over a shared store it also looks every :data:`RESCAN` seconds.
+        """
+        now = self.ctx.clock.now()
+        due = self._next_due(now)
+        rescan = RESCAN if self.ctx.config.workers > 1 else None
+        if due is None or self.ctx.clock.manual:
+            return rescan
+        wait = max(TICK, due - now)
+        return wait if rescan is None else min(wait, rescan)
+
+    def _next_due(self, now: float) -> float | None:
+        """The virtual instant of the next event of a watched task, or of the next retry, if any."""
+        instants = [delivery.next_at for delivery in self.store.deliveries(state="pending")]
+        for watch in self.store.watches():
+            task = self.ctx.store.get_task(watch.task_id)
+            if task is None:
+                continue
+            if self.families[task.family].streams(task) and "song.streaming" not in watch.sent:
+                instants.append(task.started_at)
+            end = task.ends_at if task.failure is None else min(task.ends_at, task.failure.at)
+            instants.append(end)
+        return min(instants, default=None)
 
     async def tick(self, settle: bool = False) -> None:
         """Emit the events that became due and send the deliveries whose time has come.

@@ -9,6 +9,8 @@ record the call in the journal, write the request log line, and name the worker 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import logging
 import os
 import time
@@ -19,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockserver.catalog import CATALOG
+from mockserver.config import Config
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
 from mockserver.engine.webhooks import Dispatcher
@@ -46,6 +49,40 @@ def key_fingerprint(key: str | None) -> str | None:
     return f"{key[:8]}…{digest}"
 
 
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def control_guard(config: Config) -> Callable[[Request], MockError | None] | None:
+    """The check a control-plane request passes (None: none needed, a loopback bind without a token)."""
+    token = config.control_token
+    if token is not None:
+        expected = f"Bearer {token}"
+
+        def needs_token(request: Request) -> MockError | None:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return MockError(CATALOG["control.token_required"])
+            return None
+
+        return needs_token
+    if _loopback(config.host):
+        return None
+
+    def loopback_only(request: Request) -> MockError | None:
+        peer = request.client.host if request.client is not None else None
+        return None if _loopback(peer) else MockError(CATALOG["control.loopback_only"])
+
+    return loopback_only
+
+
 def _oversized(request: Request) -> MockError | None:
     size = sum(len(name) + len(value) for name, value in request.scope.get("headers", ()))
     if size > MAX_HEADER_BYTES:
@@ -63,6 +100,7 @@ def endpoint(
     *,
     fmt: ErrorFormat,
     journal: bool,
+    guard: Callable[[Request], MockError | None] | None = None,
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in format ``fmt``.
 
@@ -81,9 +119,9 @@ def endpoint(
         record: dict[str, Any] | None = None
         with store.request():
             try:
-                oversized = _oversized(request)
-                if oversized is not None:
-                    raise oversized
+                refused = _oversized(request) or (guard(request) if guard is not None else None)
+                if refused is not None:
+                    raise refused
                 response = await handler(Call(request, op, ctx))
             except MockError as error:
                 response = render_error(fmt, error, config.error_fields)

@@ -73,6 +73,20 @@ class MemoryStore:
         """How many tasks are stored."""
         return len(self._tasks)
 
+    def forget_tasks(self, created_before: float, limit: int) -> int:
+        """Delete up to ``limit`` tasks created before the instant (never one owed a refund); how many went."""
+        gone: list[Task] = []
+        for task in self._tasks.values():  # insertion order is creation order: stop at the first young one
+            if task.created_at >= created_before or len(gone) >= limit:
+                break
+            if task.id not in self._unsettled.get(task.api_key, ()):
+                gone.append(task)
+        for task in gone:
+            del self._tasks[task.id]
+            self._open.get(task.api_key, {}).pop(task.id, None)
+            self._watches.pop(task.id, None)
+        return len(gone)
+
     def tasks(self, api_key: str | None = None) -> Iterator[Task]:
         """All tasks, or a key's, oldest first."""
         return (t for t in self._tasks.values() if api_key is None or t.api_key == api_key)

@@ -162,3 +162,80 @@ def test_d18_a_405_names_every_method_of_the_path(client: httpx.Client) -> None:
     assert answer.status_code == 405 and set(answer.headers["allow"].split(", ")) >= {"GET", "POST", "DELETE"}
     key = client.patch("/_mock/keys/k")
     assert key.status_code == 405 and set(key.headers["allow"].split(", ")) >= {"GET", "PUT"}
+
+
+def test_d9_a_control_token_is_required_when_set() -> None:
+    with MockServer(Config(clock="manual", control_token="s3cret")) as mock:
+        plain = httpx.get(f"{mock.url}/_mock/tasks")
+        assert plain.status_code == 401 and plain.json()["error_id"] == "control.token_required"
+        wrong = httpx.get(f"{mock.url}/_mock/tasks", headers={"Authorization": "Bearer guess"})
+        assert wrong.status_code == 401
+        assert httpx.get(f"{mock.url}/_mock/tasks", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert mock.tasks() == []  # the Python API sends the token it was configured with
+        api = httpx.get(f"{mock.url}/api/v1/get-credits", headers={"Authorization": "Bearer sk_any"})
+        assert api.status_code == 200  # the product API is not behind the token
+
+
+def test_d9_a_public_bind_opens_the_control_plane_to_loopback_peers_only() -> None:
+    import asyncio
+
+    from mockserver.app import create_app
+
+    async def scenario() -> None:
+        app = create_app(Config(clock="manual", host="0.0.0.0"))  # noqa: S104 - the bind is never opened here
+        remote = httpx.ASGITransport(app=app, client=("192.0.2.7", 5000))
+        local = httpx.ASGITransport(app=app, client=("::1", 5000))
+        async with httpx.AsyncClient(transport=remote, base_url="http://m") as far:
+            refused = await far.post("/_mock/reset")
+            assert refused.status_code == 403 and refused.json()["error_id"] == "control.loopback_only"
+            key = {"Authorization": "Bearer sk_far"}
+            assert (await far.get("/api/v1/get-credits", headers=key)).status_code == 200
+        async with httpx.AsyncClient(transport=local, base_url="http://m") as near:
+            assert (await near.post("/_mock/reset")).status_code == 200
+
+    asyncio.run(scenario())
+
+
+def test_d17_control_listings_page_with_offset_and_limit(client: httpx.Client) -> None:
+    ids = [client.post("/api/v1/producer/create", json=PRODUCER).json()["task_id"] for _ in range(5)]
+    first = client.get("/_mock/tasks", params={"limit": 2}).json()
+    assert [t["task_id"] for t in first["tasks"]] == ids[:2] and first["next_offset"] == 2
+    last = client.get("/_mock/tasks", params={"offset": 4, "limit": 2}).json()
+    assert [t["task_id"] for t in last["tasks"]] == ids[4:] and last["next_offset"] is None
+    ledger = client.get("/_mock/ledger", params={"api_key": "sk_hard", "limit": 1}).json()
+    assert len(ledger["entries"]) == 1 and ledger["next_offset"] == 1
+    every = client.get("/_mock/ledger", params={"api_key": "sk_hard"}).json()
+    assert ledger["totals"] == every["totals"]  # totals count every entry, not the page
+    for bad in ({"limit": 0}, {"limit": 100001}, {"offset": -1}, {"limit": "x"}):
+        answer = client.get("/_mock/tasks", params=bad)
+        assert answer.status_code == 400, (bad, answer.text)
+
+
+def test_retention_forgets_old_tasks() -> None:
+    with (
+        MockServer(Config(clock="manual", retain_seconds=600)) as mock,
+        httpx.Client(base_url=mock.url, headers=mock.headers) as http,
+    ):
+        task_id = http.post("/api/v1/producer/create", json=PRODUCER).json()["task_id"]
+        mock.advance(599)
+        assert http.get(f"/api/v1/producer/task/{task_id}").status_code == 200
+        mock.advance(2)
+        assert http.get(f"/api/v1/producer/task/{task_id}").status_code == 404
+
+
+def test_retention_deletes_expired_tasks_after_settling_their_refunds() -> None:
+    with (
+        MockServer(Config(clock="manual", retain_seconds=60)) as mock,
+        httpx.Client(base_url=mock.url, headers=mock.headers) as http,
+    ):
+        for _ in range(20):
+            http.post("/api/v1/producer/create", json=PRODUCER).raise_for_status()
+        failing = http.post(
+            "/api/v1/producer/create", json=PRODUCER, headers={"X-Mock-Scenario": "producer.generation_failed"}
+        ).json()["task_id"]
+        mock.advance(61)
+        http.post("/api/v1/producer/create", json=PRODUCER).raise_for_status()
+        http.post("/api/v1/producer/create", json=PRODUCER).raise_for_status()
+        assert mock.state.store.task_count() == 2  # 16 + 5 expired gone over two creates
+        refunds = [e for e in mock.ledger(mock.api_key)["entries"] if e["reason"] == "refund"]
+        assert [e["task_id"] for e in refunds] == [failing]  # settled before its task was forgotten

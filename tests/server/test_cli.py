@@ -108,7 +108,7 @@ def test_unconfirmed_shapes_are_configurable() -> None:
     assert bad.returncode == 2 and "including message" in bad.stderr
 
 
-BANNER_LINES = 6
+BANNER_LINES = 7
 
 
 def spawn(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
@@ -130,8 +130,10 @@ def test_banner_request_log_and_graceful_stop() -> None:
     try:
         assert process.stdout is not None
         assert "clock: fast" in banner[0] and "nuro: gone" in banner[0]
-        assert f"{url}/_mock/" in banner[2]
-        words = shlex.split(banner[3].split("curl ", 1)[1])  # run the banner's example as a shell would
+        line_of = {text.split(":", 1)[0].strip(): text for text in banner}
+        assert f"{url}/_mock/" in line_of["control plane"]
+        assert "this machine only" in line_of["control access"]
+        words = shlex.split(line_of["force an error"].split("curl ", 1)[1])  # run the banner's example as a shell would
         headers = dict(words[i + 1].split(": ", 1) for i, w in enumerate(words) if w == "-H")
         forced = httpx.get(words[-1], headers=headers)
         assert forced.status_code == 429  # the banner's own example works

@@ -142,7 +142,7 @@ def test_a_schema_1_file_is_migrated_in_place(tmp_path: Path) -> None:
     store.put_account(Account("sk_old", 7))
     store.close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE refs; DROP INDEX clips_by_key; PRAGMA user_version = 1;")
+    conn.executescript("DROP TABLE refs; DROP INDEX clips_by_key; DROP INDEX tasks_by_age; PRAGMA user_version = 1;")
     conn.close()
     reopened = SqliteStore(path)
     try:
@@ -153,4 +153,4 @@ def test_a_schema_1_file_is_migrated_in_place(tmp_path: Path) -> None:
     finally:
         reopened.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == 2
+    assert version == 3

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mockserver.catalog import FamilyErrors
+from mockserver.config import Config
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
 from mockserver.engine.lifecycle import Span, Timing, plan
 from mockserver.engine.records import Status, Task
-from mockserver.engine.webhooks import BACKOFF, Dispatcher, Outcome, Outgoing, allowed, signature
+from mockserver.engine.webhooks import BACKOFF, RESCAN, Dispatcher, Outcome, Outgoing, allowed, signature
 from mockserver.ids import Draws
 from tests.unit.engine_kit import Kit
 
@@ -132,3 +133,17 @@ def test_allowed_and_signature() -> None:
     assert not allowed("http://10.0.0.1/x", ()) and not allowed("ftp://127.0.0.1/x", ())
     assert allowed("http://hooks.test/x", ("hooks.test",))
     assert signature("k", 1, b"{}") == "sha256=" + hmac.new(b"k", b"1.{}", hashlib.sha256).hexdigest()
+
+
+def test_an_idle_dispatcher_sleeps_until_kicked_or_until_the_next_due_instant() -> None:
+    kit, dispatcher, _, task = setup("http://127.0.0.1:9/hook")
+    assert dispatcher._sleep_for() is None  # manual clock: nothing becomes due until somebody moves it
+    running = Kit(Config(clock="fast"))
+    dispatcher = Dispatcher(running.ctx, {"fam": Streaming()}, Recorder())
+    assert dispatcher._sleep_for() is None  # nothing watched: no wake-ups at all
+    running.store.put_task(task)
+    dispatcher.watch(task, {"webhook_url": "http://127.0.0.1:9/hook"}, "http://mock")
+    wait = dispatcher._sleep_for()
+    assert wait is not None and wait == task.started_at - running.ctx.clock.now()  # the streaming event
+    shared = Kit(Config(clock="manual", workers=2))
+    assert Dispatcher(shared.ctx, {"fam": Streaming()}, Recorder())._sleep_for() == RESCAN  # other workers' watches

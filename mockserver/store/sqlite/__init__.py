@@ -125,6 +125,17 @@ class SqliteStore(RuntimeState):
         count: int = self._conn.execute("SELECT count(*) FROM tasks").fetchone()[0]
         return count
 
+    def forget_tasks(self, created_before: float, limit: int) -> int:
+        """Delete up to ``limit`` tasks created before the instant (never one owed a refund); how many went."""
+        rows = self._conn.execute(
+            "SELECT id FROM tasks WHERE unsettled = 0 AND created_at < ? ORDER BY created_at LIMIT ?",
+            (created_before, limit),
+        ).fetchall()
+        for (task_id,) in rows:
+            self._write("DELETE FROM tasks WHERE id = ?", (task_id,))
+            self._write("DELETE FROM watches WHERE task_id = ?", (task_id,))
+        return len(rows)
+
     def tasks(self, api_key: str | None = None) -> Iterator[Task]:
         """All tasks, or a key's, oldest first."""
         if api_key is None:

@@ -9,7 +9,7 @@ import orjson
 from mockserver.engine.records import Account, Attempt, Delivery, Entry, Failure, FaultRule, Reason, Task
 
 #: Bumped when the tables change incompatibly; a file of another version is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The journal is trimmed to its size every this many records.
 JOURNAL_TRIM_EVERY = 256
 
@@ -25,6 +25,7 @@ CREATE TABLE tasks (
     open INTEGER NOT NULL, unsettled INTEGER NOT NULL);
 CREATE INDEX tasks_by_key ON tasks (api_key, open);
 CREATE INDEX tasks_unsettled ON tasks (api_key) WHERE unsettled = 1;
+CREATE INDEX tasks_by_age ON tasks (created_at) WHERE unsettled = 0;
 CREATE TABLE clips (
     clip_id TEXT PRIMARY KEY, api_key TEXT NOT NULL, created_at REAL NOT NULL, duration REAL NOT NULL,
     kind TEXT NOT NULL, task_id TEXT, idx INTEGER NOT NULL, extends TEXT, continue_at REAL NOT NULL);
@@ -64,6 +65,7 @@ MIGRATIONS: dict[int, str] = {
 CREATE INDEX clips_by_key ON clips (api_key, created_at);
 CREATE TABLE refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """,
+    2: "CREATE INDEX tasks_by_age ON tasks (created_at) WHERE unsettled = 0;",
 }
 TABLES = (
     "meta",
