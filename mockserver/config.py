@@ -157,6 +157,9 @@ class Config:
     control_token: str | None = None
     #: Seconds after its creation a task stays readable (None: for ever); older tasks read as not found.
     retain_seconds: float | None = None
+    #: The base URL media links are built from (behind a proxy or in a container); None: as each client
+    #: reached the mock (its ``Host`` header).
+    public_url: str | None = None
     #: Seconds the mock waits for an upload URL on 127.0.0.1 to answer its ``HEAD`` probe.
     upload_probe_timeout: float = 2.0
     #: Fields of the non-Nuro error body (the shape is unconfirmed; every known client reads one of these).

@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -45,6 +46,22 @@ def _opt_float(text: str) -> float | None:
         return None if not text.strip() else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _positive_float(text: str) -> float | None:
+    value = _opt_float(text)
+    if value is not None and not 0 < value < 1e12:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
+
+
+def _public_url(text: str) -> str | None:
+    if not text.strip():
+        return None
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"not an http(s) base URL without query or fragment: {text!r}")
+    return text.strip().rstrip("/")
 
 
 def _error_fields(text: str) -> tuple[str, ...]:
@@ -226,10 +243,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     serve.add_argument(
         "--retain-seconds",
-        type=_opt_float,
+        type=_positive_float,
         default=env_default("retain_seconds", ""),
         help="tasks older than this (virtual seconds) read as not found, as a real service forgets them; "
         "default: kept [env MUSICAPI_MOCK_RETAIN_SECONDS]",
+    )
+    serve.add_argument(
+        "--public-url",
+        type=_public_url,
+        default=env_default("public_url", ""),
+        help="the base URL media links are built from, e.g. https://mock.example.test behind a proxy; "
+        "default: the Host each client used [env MUSICAPI_MOCK_PUBLIC_URL]",
     )
     serve.add_argument(
         "--error-fields",
@@ -300,6 +324,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sonic_task_not_found_status=args.sonic_task_not_found_status,
         control_token=args.control_token,
         retain_seconds=args.retain_seconds,
+        public_url=args.public_url,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
         state=args.state,

@@ -102,6 +102,8 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
         self._resumed = False
+        #: The virtual instant the loop means to look next (None: not before it is kicked).
+        self._wake_at: float | None = None
 
     @property
     def store(self) -> WebhookStore:
@@ -115,9 +117,14 @@ class Dispatcher:
         if not url or platform is None:
             return
         secret = str(body.get("webhook_secret") or self.ctx.config.webhook_default_secret)
-        self.store.put_watch(Watch(task.id, str(url), secret, platform, base_url))
+        watch = Watch(task.id, str(url), secret, platform, base_url)
+        self.store.put_watch(watch)
         self._ensure_running()
-        self.kick()
+        # Waking the loop costs a look at every watch: only when this task is due before its planned look
+        # (a burst of 20k creates would otherwise cost 20k full scans).
+        due, now = self._task_due(task, watch), self.ctx.clock.now()
+        if due <= now or (not self.ctx.clock.manual and (self._wake_at is None or due < self._wake_at)):
+            self.kick()
 
     def deliveries(self, task_id: str | None = None) -> list[Delivery]:
         """Every delivery (or a task's), oldest first."""
@@ -150,8 +157,10 @@ class Dispatcher:
     async def _run(self) -> None:
         assert self._wake is not None
         while True:
+            sleep = self._sleep_for()
+            self._wake_at = None if sleep is None else self.ctx.clock.now() + sleep
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._sleep_for())
+                await asyncio.wait_for(self._wake.wait(), sleep)
             self._wake.clear()
             self.ctx.clock.sync()
             await self.tick()
@@ -163,26 +172,30 @@ class Dispatcher:
         the dispatcher sleeps until a watch, a clock move or a request kicks it. Other worker processes add
         watches this one is not told of, so over a shared store it also looks every :data:`RESCAN` seconds.
         """
-        now = self.ctx.clock.now()
-        due = self._next_due(now)
         rescan = RESCAN if self.ctx.config.workers > 1 else None
-        if due is None or self.ctx.clock.manual:
+        if self.ctx.clock.manual:
+            return rescan
+        now = self.ctx.clock.now()
+        due = self._next_due()
+        if due is None:
             return rescan
         wait = max(TICK, due - now)
         return wait if rescan is None else min(wait, rescan)
 
-    def _next_due(self, now: float) -> float | None:
+    def _next_due(self) -> float | None:
         """The virtual instant of the next event of a watched task, or of the next retry, if any."""
         instants = [delivery.next_at for delivery in self.store.deliveries(state="pending")]
         for watch in self.store.watches():
             task = self.ctx.store.get_task(watch.task_id)
-            if task is None:
-                continue
-            if self.families[task.family].streams(task) and "song.streaming" not in watch.sent:
-                instants.append(task.started_at)
-            end = task.ends_at if task.failure is None else min(task.ends_at, task.failure.at)
-            instants.append(end)
+            if task is not None:
+                instants.append(self._task_due(task, watch))
         return min(instants, default=None)
+
+    def _task_due(self, task: Task, watch: Watch) -> float:
+        """The virtual instant of a watched task's next event."""
+        if self.families[task.family].streams(task) and "song.streaming" not in watch.sent:
+            return task.started_at
+        return task.ends_at if task.failure is None else min(task.ends_at, task.failure.at)
 
     async def tick(self, settle: bool = False) -> None:
         """Emit the events that became due and send the deliveries whose time has come.

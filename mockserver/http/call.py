@@ -76,6 +76,9 @@ class Call:
     @property
     def base_url(self) -> str:
         """The mock's base URL as this client reached it, for the media links it hands out."""
+        public = self.ctx.config.public_url
+        if public is not None:
+            return public
         scope = self.request.scope
         host = self.request.headers.get("host")
         if host:  # the cheap, common case; Starlette's base_url parses a whole URL per request

@@ -168,6 +168,9 @@ def test_text_request_log() -> None:
         ("MUSICAPI_MOCK_DEFAULT_QPS", "x"),
         ("MUSICAPI_MOCK_FAULT", "no_such_fault"),
         ("MUSICAPI_MOCK_NURO", "someday"),
+        ("MUSICAPI_MOCK_PUBLIC_URL", "ftp://mock.test"),
+        ("MUSICAPI_MOCK_PUBLIC_URL", "https://mock.test/?x=1"),
+        ("MUSICAPI_MOCK_RETAIN_SECONDS", "-5"),
     ],
 )
 def test_a_bad_variable_is_named_in_one_line_and_held_to_its_flags_choices(variable: str, value: str) -> None:
@@ -183,3 +186,17 @@ def test_version() -> None:
 
     done = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"musicapi-mock {__version__}"
+
+
+def test_public_url_builds_the_media_links() -> None:
+    process, url, _ = spawn("--public-url", "https://mock.example.test/base/", "--clock", "instant")
+    try:
+        key = {"Authorization": "Bearer sk_pub"}
+        body = {"task_type": "create_music", "sound": "lofi"}
+        task_id = httpx.post(f"{url}/api/v1/producer/create", json=body, headers=key).json()["task_id"]
+        polled = httpx.get(f"{url}/api/v1/producer/task/{task_id}", headers=key).json()
+        links = [value for value in polled["data"][0].values() if isinstance(value, str) and "://" in value]
+        assert links and all(link.startswith("https://mock.example.test/base/") for link in links), polled
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
