@@ -41,8 +41,9 @@ def parse_instant(text: str) -> float:
         utc = moment.astimezone(UTC)
     except OverflowError:
         utc = None
-    if utc is None or not 1970 <= utc.year <= 9998:
-        raise ConfigError(f"instant out of range (1970-9998 UTC): {text!r}")
+    # 1969/9999: any offset on an instant written in 1970-9998 (what the control spec's pattern allows)
+    if utc is None or not 1969 <= utc.year <= 9999:
+        raise ConfigError(f"instant out of range (years 1970-9998): {text!r}")
     return moment.timestamp()
 
 
