@@ -8,14 +8,14 @@ ERRATA cannot land untested and a row cannot drift from the server unnoticed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from mockserver.catalog import CATALOG
-from mockserver.config import Config, NuroMode
+from mockserver.config import Config
 from mockserver.spec import ApiSpec
 from mockserver.testing import MockServer
 from tests.helpers import advance, assert_matches_spec
@@ -249,17 +249,7 @@ def test_every_behaviour_row_has_a_check() -> None:
     assert sorted(set(CHECKS) - set(rows)) == [], "checks of rows that no longer state a behaviour"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Config(clock="manual", nuro=NuroMode.parse("legacy"))) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer sk_errata"}, timeout=30) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
+KEY = "sk_errata"
 
 
 @pytest.mark.parametrize("row", sorted(CHECKS))

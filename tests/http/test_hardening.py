@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from mockserver.config import Config, NuroMode
+from mockserver.config import Config
 from mockserver.testing import MockServer
 from tests.helpers import advance
 from tests.http.surface import finished_producer
@@ -18,17 +17,7 @@ from tests.http.surface import finished_producer
 PRODUCER = {"task_type": "create_music", "sound": "x"}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Config(clock="manual", nuro=NuroMode.parse("legacy"))) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer sk_hard"}, timeout=30) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
+KEY = "sk_hard"
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from mockserver.catalog import CATALOG
-from mockserver.config import Config, NuroMode
+from mockserver.config import Config
 from mockserver.testing import MockServer
 from tests.helpers import advance, assert_matches_spec
 from tests.http.surface import credits, finished_sonic
@@ -18,17 +16,7 @@ from tests.http.surface import credits, finished_sonic
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Config(clock="manual", nuro=NuroMode.parse("legacy"))) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer sk_promise"}, timeout=30) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
+KEY = "sk_promise"
 
 
 def test_d1_custom_mode_without_a_prompt_is_refused_and_not_charged(client: httpx.Client) -> None:

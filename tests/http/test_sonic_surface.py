@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import mido
 import orjson
-import pytest
 
-from mockserver.config import Config, NuroMode
 from mockserver.spec import ApiSpec
-from mockserver.testing import MockServer
 from tests.helpers import advance, assert_matches_spec, audio_seconds
 from tests.http.surface import KEY, credits, file_server, finished_sonic, poll_until_done
 
 DESCRIBED = {"custom_mode": False, "mv": "sonic-v4-5", "gpt_description_prompt": "a jazz ballad"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Config(clock="manual", nuro=NuroMode.parse("legacy"))) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
 
 
 def test_upload_cover_uploads_then_covers_in_one_call(client: httpx.Client) -> None:

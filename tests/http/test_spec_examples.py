@@ -4,16 +4,13 @@ and every error example is the text of a catalog entry that produces it (so the 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from mockserver.catalog import CATALOG
-from mockserver.config import Config, NuroMode
 from mockserver.spec import CONTROL_SPEC, ApiSpec, resolve_refs
-from mockserver.testing import MockServer
 from tests.helpers import advance, assert_matches_spec
 from tests.http.surface import finished_producer, finished_sonic
 
@@ -36,17 +33,7 @@ REQUESTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[MockServer]:
-    with MockServer(Config(clock="manual", nuro=NuroMode.parse("legacy"))) as mock:
-        yield mock
-
-
-@pytest.fixture
-def client(server: MockServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers={"Authorization": "Bearer sk_examples"}, timeout=60) as c:
-        c.post("/_mock/reset").raise_for_status()
-        yield c
+KEY = "sk_examples"
 
 
 def _made_real(client: httpx.Client, operation_id: str, body: Any) -> Any:
