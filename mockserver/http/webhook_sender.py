@@ -36,8 +36,12 @@ class HttpxSender:
                             client.post(request.url, content=request.body, headers=dict(request.headers)),
                             ATTEMPT_TIMEOUT,
                         )
-                    except (httpx.HTTPError, TimeoutError):
-                        return Outcome(None, "no answer (connection failed or timed out)")
+                    except TimeoutError:
+                        return Outcome(None, f"no answer within {ATTEMPT_TIMEOUT:g} s")
+                    except httpx.TimeoutException as exc:
+                        return Outcome(None, f"no answer within {ATTEMPT_TIMEOUT:g} s ({type(exc).__name__})")
+                    except httpx.HTTPError as exc:  # the class says which: refused, reset, a broken answer
+                        return Outcome(None, f"no answer: {type(exc).__name__}")
                     except Exception as exc:  # a URL httpx refuses: the dispatcher must go on
                         return Outcome(None, f"not sent: {type(exc).__name__}")
                     return Outcome(response.status_code)
