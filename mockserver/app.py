@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -24,7 +25,7 @@ from mockserver.engine.webhooks import Sender
 from mockserver.errors import ConfigError
 from mockserver.http.call import Handler
 from mockserver.http.endpoint import control_guard, endpoint
-from mockserver.http.errors import PathFormats, exception_handlers
+from mockserver.http.errors import PathFormats, RefusalMiddleware, exception_handlers
 from mockserver.http.responses import JSONResponse
 from mockserver.media.handlers import MediaHandlers
 from mockserver.mock import Mock
@@ -144,7 +145,12 @@ def create_app(
         Route("/_mock/openapi.json", control_spec, methods=["GET"]),
         *_routes(mock, all_handlers(mock), formats),
     ]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers(PathFormats(formats), missing_ids(mock)))
+    format_of = PathFormats(formats)
+    app = Starlette(
+        routes=routes,
+        exception_handlers=exception_handlers(format_of, missing_ids(mock)),
+        middleware=[Middleware(RefusalMiddleware, format_of=format_of)],
+    )
     app.router.redirect_slashes = False  # a Host-built redirect on a trailing slash: a 404 in the API format instead
     app.state.mock = mock
     if mock.config.sabotage:  # deliberate faults (contract-suite proofs); nothing is installed otherwise

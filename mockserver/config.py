@@ -160,6 +160,8 @@ class Config:
     #: The base URL media links are built from (behind a proxy or in a container); None: as each client
     #: reached the mock (its ``Host`` header).
     public_url: str | None = None
+    #: Seconds a client may take to send a request's head, or pause its body, before a 408 and a close.
+    read_timeout: float = 10.0
     #: Seconds the mock waits for an upload URL on 127.0.0.1 to answer its ``HEAD`` probe.
     upload_probe_timeout: float = 2.0
     #: Fields of the non-Nuro error body (the shape is unconfirmed; every known client reads one of these).

@@ -41,6 +41,7 @@ from mockserver.app import create_app
 from mockserver.client import AsyncControlMethods, AsyncMockControl, ControlCall, ControlMethods, MockControl
 from mockserver.config import ClockMode, Config, NuroMode, parse_clock
 from mockserver.errors import ConfigError
+from mockserver.http.protocol import GuardedConfig
 from mockserver.http.sabotage import FAULTS as FAULTS  # the deliberate faults, for the contract suite
 from mockserver.mock import Mock
 
@@ -257,7 +258,9 @@ class MockServer(ControlMethods):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.config.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        config = GuardedConfig(
+            self.app, read_timeout=self.config.read_timeout, log_level="warning", access_log=False, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"musicapi-mock:{self.port}"

@@ -16,6 +16,16 @@ COMMON = (
     ErrorSpec("request.malformed_json", 400, "bad_request", "Malformed JSON body", source="mock"),
     ErrorSpec("request.body_required", 400, "bad_request", "A JSON request body is required", source="mock"),
     ErrorSpec("request.headers_too_large", 431, "bad_request", "Request headers too large", source="mock"),
+    ErrorSpec("request.uri_too_long", 414, "bad_request", "Request target too long", source="mock"),
+    ErrorSpec("request.timeout", 408, "request_timeout", "Request not received in time", source="mock"),
+    ErrorSpec("request.invalid_http", 400, "bad_request", "Invalid HTTP request", source="mock"),
+    ErrorSpec(
+        "request.shutting_down",
+        503,
+        "service_unavailable",
+        "The mock is shutting down: the request ran past the graceful shutdown's 5 s",
+        source="mock",
+    ),
     ErrorSpec(
         "control.loopback_only",
         403,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -28,6 +29,10 @@ from mockserver.config import (
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+
+#: Seconds a shutdown waits for requests in progress before it answers them 503.
+GRACEFUL_SECONDS = 5
 
 
 def _int(text: str) -> int:
@@ -249,6 +254,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "default: kept [env MUSICAPI_MOCK_RETAIN_SECONDS]",
     )
     serve.add_argument(
+        "--read-timeout",
+        type=_positive_float,
+        default=env_default("read_timeout", "10"),
+        help="seconds a client may take to send a request's headers, or pause its body, before the mock "
+        "answers 408 and closes the connection; default: 10 [env MUSICAPI_MOCK_READ_TIMEOUT]",
+    )
+    serve.add_argument(
         "--public-url",
         type=_public_url,
         default=env_default("public_url", ""),
@@ -325,6 +337,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         control_token=args.control_token,
         retain_seconds=args.retain_seconds,
         public_url=args.public_url,
+        read_timeout=args.read_timeout,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
         state=args.state,
@@ -355,6 +368,10 @@ def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
     """Bind, print the banner and serve: ``app`` in this process, or ``config.workers`` worker processes."""
     import uvicorn
 
+    from mockserver.http.protocol import GuardedConfig
+
+    _raise_fd_limit()
+
     sock = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.host, config.port))
@@ -371,7 +388,14 @@ def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
         print("musicapi-mock stopped", flush=True)
         return
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off", timeout_graceful_shutdown=5)
+        GuardedConfig(
+            app,
+            read_timeout=config.read_timeout,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        )
     )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM (stop accepting, finish requests in flight), then
     # re-raises the signal to the handler it found: ours, so the process ends normally and says so.
@@ -380,6 +404,16 @@ def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
     server.run(sockets=[sock])
     app.state.mock.close()  # a state file's last buffered journal records
     print("musicapi-mock stopped", flush=True)
+
+
+def _raise_fd_limit() -> None:
+    """Open files up to the hard limit: the connection cap is the limit less a reserve (workers inherit it)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @contextmanager
@@ -416,22 +450,33 @@ def _run_workers(config: Config, sock: socket.socket, log_level: str) -> None:
     process passes as JSON in :data:`~mockserver.app.WORKER_CONFIG_ENV`; uvicorn's supervisor restarts
     a worker that dies.
     """
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     from mockserver.app import WORKER_CONFIG_ENV
+    from mockserver.http.protocol import GuardedConfig
 
     os.environ[WORKER_CONFIG_ENV] = config.to_json()
-    settings = uvicorn.Config(
+    settings = GuardedConfig(
         "mockserver.app:app_from_env",
+        read_timeout=config.read_timeout,
         factory=True,
         workers=config.workers,
         log_level=log_level,
         access_log=False,
         lifespan="off",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
     )
-    Multiprocess(settings, sockets=[sock]).run()
+
+    class Supervisor(Multiprocess):
+        def terminate_all(self) -> None:
+            # The parent's copy of the listening socket would keep it open while the workers drain: the
+            # kernel would queue new connections nobody accepts, and reset them (ReadError) at exit.
+            # Closed first, a client that arrives late is refused at once (ConnectError: never sent).
+            for listening in self.sockets:
+                listening.close()
+            super().terminate_all()
+
+    Supervisor(settings, sockets=[sock]).run()
 
 
 def _control_access(config: Config) -> str:

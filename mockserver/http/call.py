@@ -21,6 +21,7 @@ from mockserver.engine.accounts import authenticate
 from mockserver.engine.context import Context
 from mockserver.engine.triggers import Forced, TriggerHeaders, forced_error, raise_forced, raise_gateway
 from mockserver.errors import MockError
+from mockserver.http.errors import BODY_TIMED_OUT
 from mockserver.spec import Operation
 
 SCENARIO_HEADER = "x-mock-scenario"
@@ -169,6 +170,9 @@ class Call:
             if size > limit:
                 raise MockError(CATALOG["request.payload_too_large"], f"Request body too large (limit {limit} bytes)")
             chunks.append(chunk)
+        waited = request.scope.get("extensions", {}).get(BODY_TIMED_OUT)
+        if waited is not None:  # the protocol ended a body that stopped arriving
+            raise MockError(CATALOG["request.timeout"], f"Request body stalled: no data for {waited:g} s")
         self._data = b"".join(chunks)
         return self._data
 

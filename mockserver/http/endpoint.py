@@ -8,6 +8,7 @@ record the call in the journal, write the request log line, and name the worker 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -125,6 +126,14 @@ def endpoint(
                 response = await handler(Call(request, op, ctx))
             except MockError as error:
                 response = render_error(fmt, error, config.error_fields)
+            except asyncio.CancelledError:
+                # uvicorn cancels what still runs when a graceful shutdown's time is up: an answer in the API's
+                # format instead of its plain-text 500 and a traceback. Nothing else cancels a request's task.
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()
+                quiet.warning("shutting down: answered %s %s 503", request.method, request.url.path)
+                response = render_error(fmt, MockError(CATALOG["request.shutting_down"]), config.error_fields)
             except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing to trace
                 quiet.info("client disconnected during %s %s", request.method, request.url.path)
                 response = Response(status_code=400)

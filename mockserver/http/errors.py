@@ -13,6 +13,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.catalog import CATALOG
 from mockserver.config import ERROR_FIELDS
@@ -24,6 +25,10 @@ log = logging.getLogger("musicapi_mock")
 
 ERROR_ID_HEADER = "x-mock-error-id"
 ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
+#: Scope extension of a request the protocol refused while reading it: ``(error id, message)``.
+REFUSAL = "musicapi_mock.refusal"
+#: Scope extension set when a request body stopped arriving: the seconds waited (the body reader answers 408).
+BODY_TIMED_OUT = "musicapi_mock.body_timed_out"
 
 
 def error_body(fmt: ErrorFormat, error: MockError, fields: tuple[str, ...] = ERROR_FIELDS) -> dict[str, Any]:
@@ -113,3 +118,25 @@ def exception_handlers(
         return render_error(format_of(request.url.path), MockError(CATALOG["request.internal"]))
 
     return {HTTPException: on_http_exception, MockError: on_mock_error, Exception: on_unexpected}
+
+
+class RefusalMiddleware:
+    """Answers the requests the protocol refused while reading them (:data:`REFUSAL`), in the path's format.
+
+    Those requests never reach routing: their head was cut short, so only the path is known.
+    """
+
+    def __init__(self, app: ASGIApp, format_of: PathFormats) -> None:
+        self.app = app
+        self.format_of = format_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Render a refusal, or pass the request on."""
+        refusal = scope.get("extensions", {}).get(REFUSAL) if scope["type"] == "http" else None
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        error_id, message = refusal
+        response = render_error(self.format_of(scope["path"]), MockError(CATALOG[error_id], message))
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -64,15 +65,24 @@ class Served:
 
 
 @contextmanager
-def serving(tmp: Path, *args: str, name: str = "server") -> Iterator[Served]:
-    """Start ``serve --port 0 *args`` (own process group), wait until it answers, stop it afterwards."""
+def serving(tmp: Path, *args: str, name: str = "server", files: int | None = None) -> Iterator[Served]:
+    """Start ``serve --port 0 *args`` (own process group), wait until it answers, stop it afterwards.
+
+    ``files``: the server's limit of open files (soft and hard).
+    """
     log = tmp / f"{name}.log"
+
+    def limit_files() -> None:
+        if files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*CLI, "serve", "--port", "0", "--log-requests", "off", *args],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=limit_files,  # noqa: PLW1509 - setrlimit only, before exec
         )
     served = Served(process, _wait_for_url(process, log), log)
     try:
