@@ -302,8 +302,18 @@ class ControlHandlers:
         return JSONResponse(self._task_body(call, updated))
 
     async def requests(self, call: Call) -> Response:
-        """The request journal."""
+        """The request journal: the last ``limit`` entries, or (``after``) a page of those after a ``seq``."""
         params = call.request.query_params
         limit = call.query_int("limit") if "limit" in params else None
-        rows = self.ctx.store.journal_entries(key_fingerprint(params.get("api_key") or None), limit)
-        return JSONResponse({"requests": [{**row, "instant": format_instant(row["instant"])} for row in rows]})
+        after = call.query_int("after") if "after" in params else None
+        key = key_fingerprint(params.get("api_key") or None)
+        if after is None:
+            rows = self.ctx.store.journal_entries(key, limit)
+            next_after = None
+        else:  # one more than asked: whether another page follows
+            rows = self.ctx.store.journal_entries(key, None if limit is None else limit + 1, after)
+            more = limit is not None and len(rows) > limit
+            rows = rows[:limit] if more else rows
+            next_after = rows[-1]["seq"] if more else None
+        body = [{**row, "instant": format_instant(row["instant"])} for row in rows]
+        return JSONResponse({"requests": body, "next_after": next_after})

@@ -197,9 +197,12 @@ class calls:  # noqa: N801 - a namespace of call builders
         return ControlCall("POST", f"/_mock/tasks/{_segment(task_id)}/complete", _body)
 
     @staticmethod
-    def journal(api_key: str | None, limit: int | None) -> ControlCall[list[models.JournalEntry]]:
+    def journal(
+        api_key: str | None, limit: int | None, after: int | None = None
+    ) -> ControlCall[list[models.JournalEntry]]:
         """``GET /_mock/requests``."""
-        return ControlCall("GET", "/_mock/requests", _item("requests"), params=_optional(api_key=api_key, limit=limit))
+        params = _optional(api_key=api_key, limit=limit, after=after)
+        return ControlCall("GET", "/_mock/requests", _item("requests"), params=params)
 
     @staticmethod
     def webhooks(task_id: str | None) -> ControlCall[list[models.WebhookDelivery]]:

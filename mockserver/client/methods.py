@@ -126,9 +126,12 @@ class ControlMethods(ABC):
         """The error catalog: every error the mock can answer."""
         return self.send(calls.errors())
 
-    def journal(self, api_key: str | None = None, limit: int | None = None) -> list[models.JournalEntry]:
-        """The request journal (API calls only), oldest first; the last ``limit`` entries if given."""
-        return self.send(calls.journal(api_key, limit))
+    def journal(
+        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+    ) -> list[models.JournalEntry]:
+        """The request journal (API calls only), oldest first: the last ``limit`` entries if given, or with
+        ``after`` the first ``limit`` whose ``seq`` is greater (pass the last ``seq`` seen to follow it)."""
+        return self.send(calls.journal(api_key, limit, after))
 
     @property
     def requests(self) -> list[models.JournalEntry]:
@@ -253,9 +256,12 @@ class AsyncControlMethods(ABC):
         """The error catalog."""
         return await self.send(calls.errors())
 
-    async def journal(self, api_key: str | None = None, limit: int | None = None) -> list[models.JournalEntry]:
-        """The request journal (API calls only), oldest first; the last ``limit`` entries if given."""
-        return await self.send(calls.journal(api_key, limit))
+    async def journal(
+        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+    ) -> list[models.JournalEntry]:
+        """The request journal (API calls only), oldest first: the last ``limit`` entries if given, or with
+        ``after`` the first ``limit`` whose ``seq`` is greater (pass the last ``seq`` seen to follow it)."""
+        return await self.send(calls.journal(api_key, limit, after))
 
     async def requests(self) -> list[models.JournalEntry]:
         """The whole request journal (a coroutine here; a property on the blocking clients)."""

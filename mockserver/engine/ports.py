@@ -171,8 +171,11 @@ class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStor
     def journal(self, record: dict[str, Any]) -> None:
         """Record one API request (``instant, method, path, operation, status, api_key, error_id``)."""
 
-    def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Recorded requests, oldest first, each with its ``seq``."""
+    def journal_entries(
+        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first, each with its ``seq``: the last ``limit``, or with ``after``
+        the first ``limit`` whose ``seq`` is greater."""
 
     # Clock state, sequences, QPS windows, fault rules, webhooks and clip reads are declared by the
     # protocols this class extends.

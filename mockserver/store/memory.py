@@ -176,9 +176,17 @@ class MemoryStore:
         record["seq"] = self._journal_seq
         self._journal.append(record)
 
-    def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Recorded requests, oldest first (the last ``limit`` of them)."""
-        rows = [r for r in self._journal if api_key is None or r.get("api_key") == api_key]
+    def journal_entries(
+        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first: the last ``limit``, or with ``after`` the first ``limit`` past it."""
+        rows = [
+            r
+            for r in self._journal
+            if (api_key is None or r.get("api_key") == api_key) and (after is None or r["seq"] > after)
+        ]
+        if after is not None:
+            return rows[:limit] if limit else rows
         return rows[-limit:] if limit else rows
 
     def clock_state(self) -> ClockState | None:

@@ -200,6 +200,26 @@ def test_d17_control_listings_page_with_offset_and_limit(client: httpx.Client) -
         assert answer.status_code == 400, (bad, answer.text)
 
 
+def test_d17_the_journal_pages_and_follows_by_seq(client: httpx.Client, server: MockServer) -> None:
+    for _ in range(5):
+        client.get("/api/v1/get-credits")
+    whole = client.get("/_mock/requests").json()
+    seqs = [r["seq"] for r in whole["requests"]]
+    assert len(seqs) == 5 and seqs == sorted(seqs) and whole["next_after"] is None
+    assert [r["seq"] for r in client.get("/_mock/requests", params={"limit": 2}).json()["requests"]] == seqs[3:]
+    page = client.get("/_mock/requests", params={"after": 0, "limit": 2}).json()
+    assert [r["seq"] for r in page["requests"]] == seqs[:2] and page["next_after"] == seqs[1]
+    pages = [page]
+    while pages[-1]["next_after"] is not None:
+        pages.append(client.get("/_mock/requests", params={"after": pages[-1]["next_after"], "limit": 2}).json())
+    assert [r["seq"] for p in pages for r in p["requests"]] == seqs and len(pages) == 3
+    client.get("/api/v1/get-credits")  # following the journal: what came after the last seq seen
+    assert [r["seq"] for r in server.control.journal(after=seqs[-1])] == [seqs[-1] + 1]
+    for bad in ({"after": -1}, {"after": "x"}, {"after": 10**19}):
+        answer = client.get("/_mock/requests", params=bad)
+        assert answer.status_code == 400 and answer.headers["x-mock-error-id"] == "request.validation", answer.text
+
+
 def test_retention_forgets_old_tasks() -> None:
     with (
         MockServer(Config(clock="manual", retain_seconds=600)) as mock,

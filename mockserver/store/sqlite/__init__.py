@@ -302,8 +302,11 @@ class SqliteStore(RuntimeState):
 
     # --- the request journal --------------------------------------------------------------------------
 
-    def journal_entries(self, api_key: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Recorded requests, oldest first: the last ``limit`` of the last ``journal_size``."""
+    def journal_entries(
+        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Recorded requests, oldest first, of the last ``journal_size``: the last ``limit``, or with
+        ``after`` the first ``limit`` whose ``seq`` is greater."""
         self.flush()
         sql = (
             f"SELECT {', '.join(JOURNAL_COLUMNS)}, seq FROM journal "
@@ -313,13 +316,16 @@ class SqliteStore(RuntimeState):
         if api_key is not None:
             sql += " AND api_key = ?"
             params += (api_key,)
-        sql += " ORDER BY seq DESC"
+        if after is not None:
+            sql += " AND seq > ?"
+            params += (after,)
+        sql += " ORDER BY seq" if after is not None else " ORDER BY seq DESC"
         if limit:
             sql += " LIMIT ?"
             params += (limit,)
         names = (*JOURNAL_COLUMNS, "seq")
         rows = self._conn.execute(sql, params).fetchall()
-        return [dict(zip(names, row, strict=True)) for row in reversed(rows)]
+        return [dict(zip(names, row, strict=True)) for row in (rows if after is not None else reversed(rows))]
 
     # --- life cycle -------------------------------------------------------------------------------------
 
