@@ -80,9 +80,10 @@ def _routes(mock: Mock, handlers: Mapping[str, Handler], formats: Mapping[str, E
     for op_id, op in sorted(ops.items(), key=lambda item: _route_rank(item[1].spec_name, item[1].path)):
         journal = op.spec_name != CONTROL_SPEC and mock.config.journal_size > 0
         fmt = formats.get(op.family, "general")
-        guard = control if op.family == "control" else None
+        probe = bool(op.raw.get("x-probe"))  # the health probe: open to all, and it must answer a broken store
+        guard = control if op.family == "control" and not probe else None
         by_path.setdefault(op.path, {})[op.method] = endpoint(
-            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=fmt, journal=journal, guard=guard
+            op, handlers[op_id], mock.ctx, mock.webhooks, fmt=fmt, journal=journal, guard=guard, probe=probe
         )
     return [_route(path, table) for path, table in by_path.items()]
 

@@ -77,12 +77,14 @@ class ControlHandlers:
         self.spec = spec
         self.webhooks = webhooks
         self.reset = reset
+        self.started = ctx.clock.source()
 
     def routes(self) -> Mapping[str, Handler]:
         """The handlers by operationId."""
         return {
             "mockIndex": self.index,
             "mockReset": self.reset_all,
+            "mockHealth": self.health,
             "mockGetClock": self.get_clock,
             "mockAdvanceClock": self.advance_clock,
             "mockListErrors": self.list_errors,
@@ -156,6 +158,24 @@ class ControlHandlers:
         """Forget all state (scenario files are applied again)."""
         self.reset()
         return JSONResponse({"ok": True})
+
+    async def health(self, call: Call) -> Response:
+        """``GET /_mock/health``: 200 while the store answers, 503 when it does not."""
+        store: dict[str, Any] = {"kind": "sqlite" if self.ctx.config.state else "memory", "reachable": True}
+        try:
+            self.ctx.clock.sync()  # one read of the shared state: the store answers
+        except Exception as exc:  # a probe reports what is wrong; it must not fail itself
+            store.update(reachable=False, error=f"{type(exc).__name__}: {exc}"[:300])
+        body = {
+            "status": "ok" if store["reachable"] else "unavailable",
+            "version": __version__,
+            "uptime_seconds": round(max(0.0, self.ctx.clock.source() - self.started), 3),
+            "store": store,
+            "clock": self._clock_body(call),
+            "nuro": self.ctx.config.nuro.describe(),
+            "workers": self.ctx.config.workers,
+        }
+        return JSONResponse(body, status_code=200 if store["reachable"] else 503)
 
     async def get_clock(self, call: Call) -> Response:
         """The virtual clock."""

@@ -46,10 +46,12 @@ class ControlCall(Generic[T]):
     parse: Callable[[Any], T]
     json: Any = None
     params: Mapping[str, str | int] = field(default_factory=dict)
+    #: Error statuses whose body is an answer of the operation all the same (the health probe's 503).
+    answers: tuple[int, ...] = ()
 
     def read(self, response: httpx.Response) -> T:
         """The parsed answer, or :class:`MockControlError` for an error status."""
-        if response.is_success:
+        if response.is_success or response.status_code in self.answers:
             return self.parse(response.json())
         try:
             body = response.json()
@@ -103,6 +105,11 @@ class calls:  # noqa: N801 - a namespace of call builders
     def reset() -> ControlCall[None]:
         """``POST /_mock/reset``."""
         return ControlCall("POST", "/_mock/reset", _none)
+
+    @staticmethod
+    def health() -> ControlCall[models.Health]:
+        """``GET /_mock/health`` (its 503 is an answer: ``status: unavailable``)."""
+        return ControlCall("GET", "/_mock/health", _body, answers=(503,))
 
     @staticmethod
     def clock() -> ControlCall[models.ClockState]:

@@ -36,6 +36,10 @@ class ControlMethods(ABC):
         """Forget all state: tasks, keys, ledger, faults, journal; clock back to real time; ids restarted."""
         self.send(calls.reset())
 
+    def health(self) -> models.Health:
+        """The readiness probe: version, uptime, store, clock (``status`` is ``unavailable`` on a 503)."""
+        return self.send(calls.health())
+
     def clock(self) -> models.ClockState:
         """The virtual clock."""
         return self.send(calls.clock())
@@ -167,6 +171,10 @@ class AsyncControlMethods(ABC):
     async def reset(self) -> None:
         """Forget all state: tasks, keys, ledger, faults, journal; clock back to real time; ids restarted."""
         await self.send(calls.reset())
+
+    async def health(self) -> models.Health:
+        """The readiness probe: version, uptime, store, clock (``status`` is ``unavailable`` on a 503)."""
+        return await self.send(calls.health())
 
     async def clock(self) -> models.ClockState:
         """The virtual clock."""

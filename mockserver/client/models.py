@@ -15,6 +15,26 @@ class ClockState(TypedDict):
     profile: Literal["instant", "fast", "realistic", "manual"]
 
 
+class HealthStore(TypedDict, total=False):
+    """``Health.store``: which store, whether it answers, and why not."""
+
+    kind: Literal["memory", "sqlite"]
+    reachable: bool
+    error: str
+
+
+class Health(TypedDict):
+    """``Health``: the readiness probe's answer."""
+
+    status: Literal["ok", "unavailable"]
+    version: str
+    uptime_seconds: float
+    store: HealthStore
+    clock: ClockState
+    nuro: str
+    workers: int
+
+
 class KeyState(TypedDict):
     """``KeyState``: a key's balances, limits and usage."""
 

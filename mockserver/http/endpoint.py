@@ -9,6 +9,7 @@ record the call in the journal, write the request log line, and name the worker 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -102,11 +103,14 @@ def endpoint(
     fmt: ErrorFormat,
     journal: bool,
     guard: Callable[[Request], MockError | None] | None = None,
+    probe: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette endpoint running ``handler`` for ``op``, rendering domain errors in format ``fmt``.
 
     With ``journal``, each call is recorded (method, path, status, key, error id, instant); with a
-    request log configured, each call is also written as a line.
+    request log configured, each call is also written as a line. A ``probe`` (the health check) skips the
+    shared-state preamble (clock sync, webhook resume, the store's request scope): it reports on the
+    store, so it must answer when the store does not.
     """
     config = ctx.config
     log = request_logger(config.request_log)
@@ -115,10 +119,11 @@ def endpoint(
 
     async def run(request: Request) -> Response:
         started = time.perf_counter() if log is not None else 0.0
-        clock.sync()  # another worker may have moved the shared clock
-        webhooks.resume()
+        if not probe:
+            clock.sync()  # another worker may have moved the shared clock
+            webhooks.resume()
         record: dict[str, Any] | None = None
-        with store.request():
+        with contextlib.nullcontext() if probe else store.request():
             try:
                 refused = _oversized(request) or (guard(request) if guard is not None else None)
                 if refused is not None:
