@@ -22,6 +22,7 @@ from mockserver.engine.context import Context
 from mockserver.engine.triggers import Forced, TriggerHeaders, forced_error, raise_forced, raise_gateway
 from mockserver.errors import MockError
 from mockserver.http.errors import BODY_TIMED_OUT
+from mockserver.http.examples import prefer_code
 from mockserver.spec import Operation
 
 SCENARIO_HEADER = "x-mock-scenario"
@@ -117,7 +118,10 @@ class Call:
     def trigger_headers(self) -> TriggerHeaders:
         """The headers that force errors, as plain strings."""
         headers = self.request.headers
-        return TriggerHeaders(headers.get(SCENARIO_HEADER), headers.get("prefer"))
+        prefer = headers.get("prefer")
+        if b"__code=" in self.request.scope.get("query_string", b""):  # Prism's query form of Prefer: code=
+            prefer = prefer_code(self.request.query_params) or prefer
+        return TriggerHeaders(headers.get(SCENARIO_HEADER), prefer)
 
     async def begin(
         self,

@@ -28,10 +28,12 @@ from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
 from mockserver.engine.webhooks import Dispatcher
 from mockserver.errors import MockError
+from mockserver.http import examples
 from mockserver.http.call import Call, Handler, lenient_key
 from mockserver.http.errors import ERROR_ID_HEADER, render_error
 from mockserver.http.logs import request_logger
-from mockserver.spec import Operation
+from mockserver.http.responses import JSONResponse
+from mockserver.spec import CONTROL_SPEC, Operation
 
 #: With ``--workers`` > 1: the process id of the worker that answered.
 WORKER_HEADER = "x-mock-worker"
@@ -85,6 +87,13 @@ def control_guard(config: Config) -> Callable[[Request], MockError | None] | Non
     return loopback_only
 
 
+def _example_asked(request: Request) -> tuple[str, int | None] | None:
+    prefer = request.headers.get("prefer")
+    if (prefer and "example=" in prefer) or b"__example=" in request.scope.get("query_string", b""):
+        return examples.wanted(prefer, request.query_params)
+    return None
+
+
 def _oversized(request: Request) -> MockError | None:
     size = sum(len(name) + len(value) for name, value in request.scope.get("headers", ()))
     if size > MAX_HEADER_BYTES:
@@ -116,6 +125,7 @@ def endpoint(
     log = request_logger(config.request_log)
     worker = str(os.getpid()) if config.workers > 1 else None
     clock, store = ctx.clock, ctx.store
+    examples_allowed = op.spec_name != CONTROL_SPEC
 
     async def run(request: Request) -> Response:
         started = time.perf_counter() if log is not None else 0.0
@@ -128,7 +138,13 @@ def endpoint(
                 refused = _oversized(request) or (guard(request) if guard is not None else None)
                 if refused is not None:
                     raise refused
-                response = await handler(Call(request, op, ctx))
+                asked = _example_asked(request) if examples_allowed else None
+                if asked is not None:  # Prism's Prefer: example= / ?__example=: the spec's example, no state
+                    status, body = examples.example(op, *asked)
+                    headers = {examples.EXAMPLE_HEADER: asked[0]}
+                    response: Response = JSONResponse(body, status_code=status, headers=headers)
+                else:
+                    response = await handler(Call(request, op, ctx))
             except MockError as error:
                 response = render_error(fmt, error, config.error_fields)
             except asyncio.CancelledError:
