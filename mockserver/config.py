@@ -142,6 +142,10 @@ class Config:
     default_queue_capacity: int | None = None
     #: How many API requests the journal keeps (0: none).
     journal_size: int = 10_000
+    #: Bytes of each request and response body the journal keeps (longer ones are cut, and say so; 0: none).
+    journal_body_bytes: int = 8192
+    #: Bytes of bodies and headers the whole journal keeps; the oldest entries go first past it.
+    journal_bytes: int = 16 << 20
     #: Scenario files (YAML) applied at start and after every reset.
     scenarios: tuple[str, ...] = ()
 

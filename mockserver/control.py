@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from starlette.responses import Response
 
 from mockserver import __version__
@@ -64,6 +65,46 @@ def _page(call: Call, rows: Sequence[R]) -> tuple[Sequence[R], int | None]:
     offset, limit = call.query_int("offset"), call.query_int("limit")
     page = rows[offset : offset + limit]
     return page, offset + limit if offset + limit < len(rows) else None
+
+
+#: The detail fields of a journal entry recorded before the journal kept them (an older state file).
+NO_DETAIL: Mapping[str, Any] = {
+    "query": "",
+    "request_headers": {},
+    "request_body": None,
+    "request_body_truncated": False,
+    "response_body": None,
+    "response_body_truncated": False,
+}
+
+
+def journal_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A journal row as the control plane answers it: the summary, the instant as text, the detail."""
+    detail = row.get("detail")
+    summary = {name: value for name, value in row.items() if name != "detail"}
+    return {**summary, "instant": format_instant(row["instant"]), **(orjson.loads(detail) if detail else NO_DETAIL)}
+
+
+def _journal_filter(call: Call) -> Callable[[Mapping[str, Any]], bool] | None:
+    """``operation``, ``status`` and ``body_contains`` of ``GET /_mock/requests`` as one test (None: none)."""
+    params = call.request.query_params
+    operation = params.get("operation") or None
+    status = call.query_int("status") if "status" in params else None
+    needle = params.get("body_contains") or None
+    if operation is None and status is None and needle is None:
+        return None
+
+    def wanted(row: Mapping[str, Any]) -> bool:
+        if (operation is not None and row["operation"] != operation) or (
+            status is not None and row["status"] != status
+        ):
+            return False
+        if needle is None:
+            return True
+        detail = row.get("detail")
+        return detail is not None and needle in (orjson.loads(detail).get("request_body") or "")
+
+    return wanted
 
 
 class ControlHandlers:
@@ -327,13 +368,18 @@ class ControlHandlers:
         limit = call.query_int("limit") if "limit" in params else None
         after = call.query_int("after") if "after" in params else None
         key = key_fingerprint(params.get("api_key") or None)
-        if after is None:
-            rows = self.ctx.store.journal_entries(key, limit)
-            next_after = None
-        else:  # one more than asked: whether another page follows
-            rows = self.ctx.store.journal_entries(key, None if limit is None else limit + 1, after)
-            more = limit is not None and len(rows) > limit
-            rows = rows[:limit] if more else rows
-            next_after = rows[-1]["seq"] if more else None
-        body = [{**row, "instant": format_instant(row["instant"])} for row in rows]
+        wanted = _journal_filter(call)
+        # Unfiltered, the store pages (one row more than asked after a seq: whether a page follows);
+        # filtered, the whole journal (bounded by its size) is read and filtered here.
+        fetch = None if wanted is not None or limit is None else limit + (after is not None)
+        rows = self.ctx.store.journal_entries(key, fetch, after)
+        if wanted is not None:
+            rows = [row for row in rows if wanted(row)]
+        next_after = None
+        if limit is not None and after is None:
+            rows = rows[-limit:]
+        elif limit is not None and len(rows) > limit:
+            rows = rows[:limit]
+            next_after = rows[-1]["seq"]
+        body = [journal_entry(row) for row in rows]
         return JSONResponse({"requests": body, "next_after": next_after})

@@ -50,7 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(**settings): settings of the musicapi_mock fixture's server for this test "
         "(clock, nuro, seed, initial_credits, initial_extra_credits, costs, default_qps, "
-        "default_queue_capacity, scenario, scenarios, journal_size, max_body_bytes, api_key).",
+        "default_queue_capacity, scenario, scenarios, journal_size, journal_body_bytes, journal_bytes, "
+        "max_body_bytes, api_key).",
     )
 
 

@@ -71,6 +71,8 @@ class MockSettings(TypedDict, total=False):
     scenario: PathLike | Sequence[PathLike]
     scenarios: Sequence[PathLike]
     journal_size: int
+    journal_body_bytes: int
+    journal_bytes: int
     max_body_bytes: int
 
 

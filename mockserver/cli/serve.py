@@ -208,6 +208,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="API requests kept in the journal (GET /_mock/requests); 0 turns it off [env MUSICAPI_MOCK_JOURNAL_SIZE]",
     )
     serve.add_argument(
+        "--journal-body-bytes",
+        type=_int,
+        default=env_default("journal_body_bytes", "8192"),
+        help="bytes of each request and response body the journal keeps (0: none) "
+        "[env MUSICAPI_MOCK_JOURNAL_BODY_BYTES]",
+    )
+    serve.add_argument(
+        "--journal-bytes",
+        type=_int,
+        default=env_default("journal_bytes", str(16 << 20)),
+        help="bytes of bodies and headers the whole journal keeps, oldest entries dropped first "
+        "(default 16 MiB) [env MUSICAPI_MOCK_JOURNAL_BYTES]",
+    )
+    serve.add_argument(
         "--webhook-allow",
         action="append",
         default=_env_list("webhook_allow"),
@@ -329,6 +343,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         default_qps=args.default_qps,
         default_queue_capacity=args.default_queue_capacity,
         journal_size=args.journal_size,
+        journal_body_bytes=args.journal_body_bytes,
+        journal_bytes=args.journal_bytes,
         scenarios=tuple(args.scenario),
         webhook_allow=tuple(args.webhook_allow),
         sonic_not_ready_status=args.sonic_not_ready_status,

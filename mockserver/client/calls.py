@@ -5,7 +5,7 @@ The sync and async clients, and the servers of :mod:`mockserver.testing`, only d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -205,16 +205,46 @@ class calls:  # noqa: N801 - a namespace of call builders
 
     @staticmethod
     def journal(
-        api_key: str | None, limit: int | None, after: int | None = None
+        api_key: str | None,
+        limit: int | None,
+        after: int | None = None,
+        operation: str | None = None,
+        status: int | None = None,
+        body_contains: str | None = None,
     ) -> ControlCall[list[models.JournalEntry]]:
         """``GET /_mock/requests``."""
-        params = _optional(api_key=api_key, limit=limit, after=after)
+        params = _optional(
+            api_key=api_key, limit=limit, after=after, operation=operation, status=status, body_contains=body_contains
+        )
         return ControlCall("GET", "/_mock/requests", _item("requests"), params=params)
 
     @staticmethod
     def webhooks(task_id: str | None) -> ControlCall[list[models.WebhookDelivery]]:
         """``GET /_mock/webhooks``."""
         return ControlCall("GET", "/_mock/webhooks", _item("deliveries"), params=_optional(task_id=task_id))
+
+
+def verified(found: Sequence[models.JournalEntry], times: int | None) -> bool:
+    """Whether ``found`` calls satisfy an expectation of ``times`` calls (None: at least one)."""
+    return bool(found) if times is None else len(found) == times
+
+
+def verification_failure(
+    operation: str,
+    times: int | None,
+    filters: Mapping[str, object],
+    found: Sequence[models.JournalEntry],
+    recent: Sequence[models.JournalEntry],
+) -> str:
+    """The message of a failed :meth:`assert_called`: what was expected, what matched, what was called."""
+    given = ", ".join(f"{name}={value!r}" for name, value in filters.items() if value is not None)
+    expected = (
+        f"{operation}{f' ({given})' if given else ''} called {'at least once' if times is None else f'{times} time(s)'}"
+    )
+    lines = [f"expected {expected}; matched {len(found)} call(s)."]
+    lines.append("last calls in the journal:" if recent else "the journal is empty.")
+    lines += [f"  #{e['seq']} {e['operation']} {e['method']} {e['path']} -> {e['status']}" for e in recent]
+    return "\n".join(lines)
 
 
 # --- the methods, written once per flavour -------------------------------------------------------------

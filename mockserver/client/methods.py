@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from typing import TypeVar, Unpack
 
 from mockserver.client import models
-from mockserver.client.calls import ControlCall, calls
+from mockserver.client.calls import ControlCall, calls, verification_failure, verified
 
 T = TypeVar("T")
 
@@ -131,11 +131,44 @@ class ControlMethods(ABC):
         return self.send(calls.errors())
 
     def journal(
-        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+        self,
+        api_key: str | None = None,
+        limit: int | None = None,
+        after: int | None = None,
+        *,
+        operation: str | None = None,
+        status: int | None = None,
+        body_contains: str | None = None,
     ) -> list[models.JournalEntry]:
         """The request journal (API calls only), oldest first: the last ``limit`` entries if given, or with
-        ``after`` the first ``limit`` whose ``seq`` is greater (pass the last ``seq`` seen to follow it)."""
-        return self.send(calls.journal(api_key, limit, after))
+        ``after`` the first ``limit`` whose ``seq`` is greater (pass the last ``seq`` seen to follow it);
+        only the calls of ``operation``, answered ``status``, whose request body contains ``body_contains``."""
+        return self.send(calls.journal(api_key, limit, after, operation, status, body_contains))
+
+    def calls(
+        self, operation: str, *, api_key: str | None = None, status: int | None = None, body_contains: str | None = None
+    ) -> list[models.JournalEntry]:
+        """The journaled calls of ``operation`` (an operationId), oldest first, with their bodies and headers."""
+        return self.journal(api_key, operation=operation, status=status, body_contains=body_contains)
+
+    def assert_called(
+        self,
+        operation: str,
+        *,
+        times: int | None = None,
+        api_key: str | None = None,
+        status: int | None = None,
+        body_contains: str | None = None,
+    ) -> list[models.JournalEntry]:
+        """Assert ``operation`` was called (exactly ``times`` times if given) as the filters say; the calls.
+
+        The :class:`AssertionError` says what was called instead (the journal's last entries).
+        """
+        found = self.calls(operation, api_key=api_key, status=status, body_contains=body_contains)
+        if not verified(found, times):
+            filters = {"api_key": api_key, "status": status, "body_contains": body_contains}
+            raise AssertionError(verification_failure(operation, times, filters, found, self.journal(limit=10)))
+        return found
 
     @property
     def requests(self) -> list[models.JournalEntry]:
@@ -265,11 +298,45 @@ class AsyncControlMethods(ABC):
         return await self.send(calls.errors())
 
     async def journal(
-        self, api_key: str | None = None, limit: int | None = None, after: int | None = None
+        self,
+        api_key: str | None = None,
+        limit: int | None = None,
+        after: int | None = None,
+        *,
+        operation: str | None = None,
+        status: int | None = None,
+        body_contains: str | None = None,
     ) -> list[models.JournalEntry]:
         """The request journal (API calls only), oldest first: the last ``limit`` entries if given, or with
-        ``after`` the first ``limit`` whose ``seq`` is greater (pass the last ``seq`` seen to follow it)."""
-        return await self.send(calls.journal(api_key, limit, after))
+        ``after`` the first ``limit`` whose ``seq`` is greater (pass the last ``seq`` seen to follow it);
+        only the calls of ``operation``, answered ``status``, whose request body contains ``body_contains``."""
+        return await self.send(calls.journal(api_key, limit, after, operation, status, body_contains))
+
+    async def calls(
+        self, operation: str, *, api_key: str | None = None, status: int | None = None, body_contains: str | None = None
+    ) -> list[models.JournalEntry]:
+        """The journaled calls of ``operation`` (an operationId), oldest first, with their bodies and headers."""
+        return await self.journal(api_key, operation=operation, status=status, body_contains=body_contains)
+
+    async def assert_called(
+        self,
+        operation: str,
+        *,
+        times: int | None = None,
+        api_key: str | None = None,
+        status: int | None = None,
+        body_contains: str | None = None,
+    ) -> list[models.JournalEntry]:
+        """Assert ``operation`` was called (exactly ``times`` times if given) as the filters say; the calls.
+
+        The :class:`AssertionError` says what was called instead (the journal's last entries).
+        """
+        found = await self.calls(operation, api_key=api_key, status=status, body_contains=body_contains)
+        if not verified(found, times):
+            filters = {"api_key": api_key, "status": status, "body_contains": body_contains}
+            recent = await self.journal(limit=10)
+            raise AssertionError(verification_failure(operation, times, filters, found, recent))
+        return found
 
     async def requests(self) -> list[models.JournalEntry]:
         """The whole request journal (a coroutine here; a property on the blocking clients)."""

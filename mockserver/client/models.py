@@ -148,6 +148,12 @@ class JournalEntry(TypedDict):
     status: int
     api_key: str | None
     error_id: str | None
+    query: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    request_body_truncated: bool
+    response_body: str | None
+    response_body_truncated: bool
 
 
 class CatalogEntry(TypedDict):

@@ -180,6 +180,11 @@ class Call:
         self._data = b"".join(chunks)
         return self._data
 
+    @property
+    def received(self) -> bytes | None:
+        """The request body, if the handler read it (for the journal)."""
+        return self._data
+
     async def raw_json(self) -> Any:
         """The body parsed as JSON, after the size and content-type checks; not yet validated."""
         if self._parsed:

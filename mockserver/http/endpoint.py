@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -87,6 +88,39 @@ def control_guard(config: Config) -> Callable[[Request], MockError | None] | Non
     return loopback_only
 
 
+#: Request headers the journal keeps only as "[redacted]" (the bearer token is kept as its fingerprint).
+SECRET_HEADERS = frozenset({"cookie", "proxy-authorization", "x-api-key", "x-mock-control-token"})
+
+
+def journal_detail(request: Request, received: bytes | None, response: Response, body_bytes: int) -> bytes:
+    """What the journal keeps of a call besides its summary: query, request headers (secrets redacted),
+    and both bodies cut at ``body_bytes`` (as JSON, for either store)."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
+        if name == "authorization":
+            scheme, _, token = value.partition(" ")
+            value = f"{scheme} {key_fingerprint(token.strip()) or ''}".strip()
+        elif name in SECRET_HEADERS:
+            value = "[redacted]"
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    sent = getattr(response, "body", None)
+    return orjson.dumps(
+        {
+            "query": request.scope.get("query_string", b"").decode("latin-1"),
+            "request_headers": headers,
+            **_cut("request_body", received, body_bytes),
+            **_cut("response_body", sent if isinstance(sent, bytes) else None, body_bytes),
+        }
+    )
+
+
+def _cut(name: str, body: bytes | None, limit: int) -> dict[str, Any]:
+    if body is None or limit <= 0:
+        return {name: None, f"{name}_truncated": bool(body)}
+    return {name: body[:limit].decode("utf-8", "replace"), f"{name}_truncated": len(body) > limit}
+
+
 def _example_asked(request: Request) -> tuple[str, int | None] | None:
     prefer = request.headers.get("prefer")
     if (prefer and "example=" in prefer) or b"__example=" in request.scope.get("query_string", b""):
@@ -126,6 +160,7 @@ def endpoint(
     worker = str(os.getpid()) if config.workers > 1 else None
     clock, store = ctx.clock, ctx.store
     examples_allowed = op.spec_name != CONTROL_SPEC
+    body_bytes = config.journal_body_bytes
 
     async def run(request: Request) -> Response:
         started = time.perf_counter() if log is not None else 0.0
@@ -133,6 +168,7 @@ def endpoint(
             clock.sync()  # another worker may have moved the shared clock
             webhooks.resume()
         record: dict[str, Any] | None = None
+        call = Call(request, op, ctx)
         with contextlib.nullcontext() if probe else store.request():
             try:
                 refused = _oversized(request) or (guard(request) if guard is not None else None)
@@ -144,7 +180,7 @@ def endpoint(
                     headers = {examples.EXAMPLE_HEADER: asked[0]}
                     response: Response = JSONResponse(body, status_code=status, headers=headers)
                 else:
-                    response = await handler(Call(request, op, ctx))
+                    response = await handler(call)
             except MockError as error:
                 response = render_error(fmt, error, config.error_fields)
             except asyncio.CancelledError:
@@ -172,7 +208,7 @@ def endpoint(
                     "error_id": response.headers.get(ERROR_ID_HEADER),
                 }
                 if journal:
-                    store.journal(record)
+                    store.journal({**record, "detail": journal_detail(request, call.received, response, body_bytes)})
         if log is not None and record is not None:
             log({**record, "ms": (time.perf_counter() - started) * 1000})
         if worker is not None:

@@ -16,5 +16,10 @@ __all__ = ["MemoryStore", "SqliteStore", "open_store"]
 def open_store(config: Config) -> Store:
     """The store ``config`` asks for: SQLite at ``config.state``, else memory."""
     if config.state:
-        return SqliteStore(config.state, journal_size=config.journal_size, shared=config.workers > 1)
-    return MemoryStore(config.journal_size)
+        return SqliteStore(
+            config.state,
+            journal_size=config.journal_size,
+            journal_bytes=config.journal_bytes,
+            shared=config.workers > 1,
+        )
+    return MemoryStore(config.journal_size, config.journal_bytes)

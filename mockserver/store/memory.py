@@ -20,7 +20,10 @@ FREEZE_EVERY = 5_000
 class MemoryStore:
     """State in dicts. Every call comes from one event loop and none awaits, so each is atomic."""
 
-    def __init__(self, journal_size: int = 10_000) -> None:
+    def __init__(self, journal_size: int = 10_000, journal_bytes: int = 16 << 20) -> None:
+        self._journal_size = journal_size
+        self._journal_bytes_cap = journal_bytes
+        self._journal_bytes = 0
         self._since_freeze = 0
         self._tasks: dict[str, Task] = {}
         self._open: dict[str, dict[str, None]] = {}
@@ -29,7 +32,7 @@ class MemoryStore:
         self._entries: list[Entry] = []
         self._entries_by_key: dict[str, list[Entry]] = {}
         self._refunds: dict[str, Entry] = {}
-        self._journal: deque[dict[str, Any]] = deque(maxlen=journal_size)
+        self._journal: deque[dict[str, Any]] = deque()
         self._journal_seq = 0
         self._clips: dict[str, Clip] = {}
         self._clips_by_key: dict[str, list[Clip]] = {}
@@ -175,6 +178,10 @@ class MemoryStore:
         self._journal_seq += 1
         record["seq"] = self._journal_seq
         self._journal.append(record)
+        self._journal_bytes += len(record.get("detail") or b"")
+        journal = self._journal
+        while journal and (len(journal) > self._journal_size or self._journal_bytes > self._journal_bytes_cap):
+            self._journal_bytes -= len(journal.popleft().get("detail") or b"")
 
     def journal_entries(
         self, api_key: str | None = None, limit: int | None = None, after: int | None = None
@@ -270,7 +277,7 @@ class MemoryStore:
 
     def clear(self) -> None:
         """Forget everything."""
-        self.__init__(self._journal.maxlen or 10_000)  # type: ignore[misc]
+        self.__init__(self._journal_size, self._journal_bytes_cap)  # type: ignore[misc]
 
     def close(self) -> None:
         """Nothing to release."""

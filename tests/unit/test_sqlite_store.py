@@ -142,7 +142,11 @@ def test_a_schema_1_file_is_migrated_in_place(tmp_path: Path) -> None:
     store.put_account(Account("sk_old", 7))
     store.close()
     conn = sqlite3.connect(path)
-    conn.executescript("DROP TABLE refs; DROP INDEX clips_by_key; DROP INDEX tasks_by_age; PRAGMA user_version = 1;")
+    conn.executescript(
+        "DROP TABLE refs; DROP INDEX clips_by_key; DROP INDEX tasks_by_age; ALTER TABLE journal DROP COLUMN detail; "
+        "INSERT INTO journal (instant, method, path, operation, status) VALUES (1.0, 'GET', '/p', 'op', 200); "
+        "PRAGMA user_version = 1;"
+    )
     conn.close()
     reopened = SqliteStore(path)
     try:
@@ -150,7 +154,9 @@ def test_a_schema_1_file_is_migrated_in_place(tmp_path: Path) -> None:
         assert account is not None and account.credits == 7
         reopened.put_ref("download/x", "task-1")
         assert reopened.get_ref("download/x") == "task-1" and reopened.clips_of("sk_old", 10) == []
+        (old_entry,) = reopened.journal_entries()
+        assert old_entry["path"] == "/p" and old_entry["detail"] is None  # journaled before details were kept
     finally:
         reopened.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
-    assert version == 3
+    assert version == 4

@@ -73,14 +73,22 @@ from mockserver.store.sqlite.schema import (
 class SqliteStore(RuntimeState):
     """The state in a SQLite file (see the module docstring for durability and isolation)."""
 
-    def __init__(self, path: str, journal_size: int = 10_000, *, shared: bool = False, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        journal_size: int = 10_000,
+        *,
+        shared: bool = False,
+        timeout: float = 30.0,
+        journal_bytes: int = 16 << 20,
+    ) -> None:
         #: Exclusive mode: caches of what only this process writes (None: not loaded).
         self._clock: ClockState | None = None
         self._faults: list[FaultRule] | None = None
         self._accounts: dict[str, Account] = {}
         #: Exclusive mode: sequence numbers handed out from blocks reserved in the file: (next, limit).
         self._blocks: dict[str, tuple[int, int]] = {}
-        super().__init__(path, journal_size, shared=shared, timeout=timeout)
+        super().__init__(path, journal_size, shared=shared, timeout=timeout, journal_bytes=journal_bytes)
 
     def _forget_caches(self) -> None:
         self._clock = None

@@ -20,6 +20,7 @@ from mockserver.errors import ConfigError, MockError
 from mockserver.store.sqlite.schema import (
     ADD_JOURNAL,
     JOURNAL_COLUMNS,
+    JOURNAL_OVER_BYTES,
     JOURNAL_TRIM_EVERY,
     MIGRATIONS,
     SCHEMA,
@@ -75,11 +76,12 @@ class Transaction:
 class Connection:
     """One connection to a state file, with nested, serialized transactions (the store's base class)."""
 
-    def __init__(self, path: str, journal_size: int, *, shared: bool, timeout: float) -> None:
+    def __init__(self, path: str, journal_size: int, *, shared: bool, timeout: float, journal_bytes: int) -> None:
         self.path = path
         #: Whether other processes use the file at the same time (``--workers``); see the package docstring.
         self.shared = shared
         self._journal_size = journal_size
+        self._journal_bytes = journal_bytes
         self._lock = threading.RLock()
         self._depth = 0
         self._transaction = Transaction(self)
@@ -253,7 +255,7 @@ class Connection:
 
     def journal(self, record: dict[str, Any]) -> None:
         """Record one API request: at once when shared, else batched (see the module docstring)."""
-        row = tuple(record[name] for name in JOURNAL_COLUMNS)
+        row = tuple(record.get(name) for name in JOURNAL_COLUMNS)
         if self.shared or (self._held is not None and self._held is REQUEST.get()):  # at once, or with the
             # transaction this request holds open
             with self._transaction:
@@ -293,3 +295,6 @@ class Connection:
         assert first is not None and last is not None
         if (first - 1) // JOURNAL_TRIM_EVERY != last // JOURNAL_TRIM_EVERY:
             conn.execute("DELETE FROM journal WHERE seq <= ?", (last - self._journal_size,))
+            over = conn.execute(JOURNAL_OVER_BYTES, (self._journal_bytes,)).fetchone()
+            if over is not None:
+                conn.execute("DELETE FROM journal WHERE seq <= ?", over)

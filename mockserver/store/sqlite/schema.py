@@ -9,7 +9,7 @@ import orjson
 from mockserver.engine.records import Account, Attempt, Delivery, Entry, Failure, FaultRule, Reason, Task
 
 #: Bumped when the tables change incompatibly; a file of another version is refused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: The journal is trimmed to its size every this many records.
 JOURNAL_TRIM_EVERY = 256
 
@@ -43,7 +43,7 @@ CREATE INDEX ledger_by_key ON ledger (api_key);
 CREATE UNIQUE INDEX ledger_refund ON ledger (task_id) WHERE reason = 'refund';
 CREATE TABLE journal (
     seq INTEGER PRIMARY KEY, instant REAL NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
-    operation TEXT, status INTEGER NOT NULL, api_key TEXT, error_id TEXT);
+    operation TEXT, status INTEGER NOT NULL, api_key TEXT, error_id TEXT, detail BLOB);
 CREATE TABLE qps (api_key TEXT PRIMARY KEY, window TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE faults (
     id INTEGER PRIMARY KEY, operation TEXT NOT NULL, error_id TEXT NOT NULL, times INTEGER,
@@ -66,6 +66,7 @@ CREATE INDEX clips_by_key ON clips (api_key, created_at);
 CREATE TABLE refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """,
     2: "CREATE INDEX tasks_by_age ON tasks (created_at) WHERE unsettled = 0;",
+    3: "ALTER TABLE journal ADD COLUMN detail BLOB;",
 }
 TABLES = (
     "meta",
@@ -112,8 +113,13 @@ ADD_ENTRY = (
     "INSERT INTO ledger (api_key, reason, credits, extra_credits, instant, task_id, operation, error_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-JOURNAL_COLUMNS = ("instant", "method", "path", "operation", "status", "api_key", "error_id")
-ADD_JOURNAL = f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)"
+JOURNAL_COLUMNS = ("instant", "method", "path", "operation", "status", "api_key", "error_id", "detail")
+ADD_JOURNAL = f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+#: The newest journal entry past which the details (bodies, headers) exceed the byte cap, if any.
+JOURNAL_OVER_BYTES = (
+    "SELECT seq FROM (SELECT seq, sum(coalesce(length(detail), 0)) OVER (ORDER BY seq DESC) AS total FROM journal) "
+    "WHERE total > ? LIMIT 1"
+)
 NEXT = (
     "INSERT INTO sequences (name, value) VALUES (?, 1) "
     "ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value"
