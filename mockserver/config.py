@@ -176,6 +176,8 @@ class Config:
     webhook_allow: tuple[str, ...] = ()
     #: Request log format: ``off`` (the library's default, fastest), ``text`` or ``json`` lines on stdout.
     request_log: str = "off"
+    #: The task log's format (``off``, ``text``, ``json``); None: the request log's.
+    task_log: str | None = None
     #: Deliberate faults (names from ``mockserver.http.sabotage.FAULTS``) that prove the contract suite has teeth.
     sabotage: tuple[str, ...] = ()
     #: A SQLite file holding the whole state (durable across restarts, shared by workers); None: memory.

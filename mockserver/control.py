@@ -229,6 +229,7 @@ class ControlHandlers:
             self.ctx.clock.advance(float(body["seconds"]))
         except ClockError as exc:
             raise MockError(CATALOG["request.validation"], str(exc)) from None
+        self.ctx.events.moved()
         await self.webhooks.tick(settle=True)  # what became due is delivered before this call answers
         self.webhooks.kick()  # the next due instant moved
         return JSONResponse(self._clock_body(call))
@@ -349,6 +350,7 @@ class ControlHandlers:
             except TaskStateError as exc:
                 raise MockError(CATALOG["control.task_finished"], str(exc)) from None
             self.ctx.store.put_task(updated)
+            self.ctx.events.stored(updated)
         return JSONResponse(self._task_body(call, updated))
 
     async def complete_task(self, call: Call) -> Response:
@@ -360,6 +362,7 @@ class ControlHandlers:
             except TaskStateError as exc:
                 raise MockError(CATALOG["control.task_finished"], str(exc)) from None
             self.ctx.store.put_task(updated)
+            self.ctx.events.stored(updated)
         return JSONResponse(self._task_body(call, updated))
 
     async def requests(self, call: Call) -> Response:

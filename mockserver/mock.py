@@ -18,6 +18,7 @@ from mockserver.engine.ports import Store
 from mockserver.engine.webhooks import Dispatcher, Sender
 from mockserver.families.entry import FamilyEntry
 from mockserver.families.registry import registry
+from mockserver.http.tasklog import TaskLogger, line_writer
 from mockserver.http.url_probe import HttpxProbe
 from mockserver.http.webhook_sender import HttpxSender
 from mockserver.scenario_files import apply_file
@@ -67,7 +68,10 @@ class Mock:
         loaded = spec or ApiSpec.load()
         store = open_store(config)
         try:
-            ctx = Context.over(store, Clock(time_source, store, manual=config.manual_clock), config)
+            clock = Clock(time_source, store, manual=config.manual_clock)
+            write = line_writer(config.task_log if config.task_log is not None else config.request_log)
+            events = TaskLogger(clock, write, shared=config.workers > 1) if write is not None else None
+            ctx = Context.over(store, clock, config, events)
             families = registry(loaded)
             tasks: dict[str, Family] = {entry.name: entry.tasks for entry in families if entry.tasks is not None}
             for entry in families:
@@ -95,6 +99,7 @@ class Mock:
         """
         with self.store.transaction():
             self.store.clear()
+            self.ctx.events.cleared()
             self.clock.reset()
             self.apply_scenarios()
             self.store.mark_initialized()

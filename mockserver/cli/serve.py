@@ -294,6 +294,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="one line per request on stdout, as text or JSON lines; off for speed [env MUSICAPI_MOCK_LOG_REQUESTS]",
     )
     serve.add_argument(
+        "--log-tasks",
+        choices=["off", "text", "json"],
+        default=env_default("log_tasks", "") or None,
+        help="one line when a task is created, starts running, succeeds, fails or is refunded, as text or JSON; "
+        "default: as --log-requests [env MUSICAPI_MOCK_LOG_TASKS]",
+    )
+    serve.add_argument(
         "--state",
         metavar="FILE",
         default=env_default("state", "") or None,
@@ -356,6 +363,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
         read_timeout=args.read_timeout,
         error_fields=_error_fields(args.error_fields),
         request_log=args.log_requests,
+        task_log=args.log_tasks,
         state=args.state,
         workers=_workers(args.workers),
         sabotage=tuple(args.fault),
@@ -395,13 +403,15 @@ def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
     port = sock.getsockname()[1]
     host = f"[{config.host}]" if ":" in config.host else config.host
     base = f"http://{host}:{port}"
-    print(f"musicapi-mock listening on {base}", flush=True)
-    print(banner(config, base), flush=True)
+    say = _speaker(config)
+    say(f"musicapi-mock listening on {base}", url=base)
+    for line in banner(config, base).splitlines():
+        say(line)
     if config.state:
-        print(f"  state:          {config.state} (SQLite)   workers: {config.workers}", flush=True)
+        say(f"  state:          {config.state} (SQLite)   workers: {config.workers}")
     if app is None:
         _run_workers(config, sock, log_level)
-        print("musicapi-mock stopped", flush=True)
+        say("musicapi-mock stopped")
         return
     server = uvicorn.Server(
         GuardedConfig(
@@ -419,7 +429,23 @@ def _serve(config: Config, app: Starlette | None, log_level: str) -> None:
         signal.signal(signum, lambda *_: None)
     server.run(sockets=[sock])
     app.state.mock.close()  # a state file's last buffered journal records
-    print("musicapi-mock stopped", flush=True)
+    say("musicapi-mock stopped")
+
+
+def _speaker(config: Config) -> Callable[..., None]:
+    """How the server prints its own lines: as text, or (``--log-requests json``) as JSON lines too."""
+    if config.request_log != "json":
+
+        def say_text(text: str, **fields: str) -> None:
+            print(text, flush=True)
+
+        return say_text
+    import orjson
+
+    def say_json(text: str, **fields: str) -> None:
+        print(orjson.dumps({"log": "server", "message": text.strip(), **fields}).decode(), flush=True)
+
+    return say_json
 
 
 def _raise_fd_limit() -> None:
@@ -514,7 +540,8 @@ def banner(config: Config, base: str) -> str:
             f"  force an error: curl -H 'Authorization: Bearer sk_test' -H 'X-Mock-Scenario: sonic.rate_limited' "
             f"{base}/api/v1/sonic/task/any",
             f"                  (every error id: {base}/_mock/errors; magic keys, fault rules: README)",
-            f"  request log:    {config.request_log}   (--log-requests off|text|json)",
+            f"  request log:    {config.request_log}   task log: {config.task_log or config.request_log}"
+            "   (--log-requests, --log-tasks: off|text|json)",
             *(
                 [f"  DELIBERATE FAULTS: {', '.join(config.sabotage)} (this mock breaks its contract on purpose)"]
                 if config.sabotage

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mockserver.clock import Clock
 from mockserver.config import Config
+from mockserver.engine.events import NoTaskEvents, TaskEvents
 from mockserver.engine.faults import FaultBook
 from mockserver.engine.limits import QpsLimiter
 from mockserver.engine.ports import Store
@@ -26,9 +27,11 @@ class Context:
     limiter: QpsLimiter
     faults: FaultBook
     config: Config
+    #: Told of each stored task and refund (the task log); nobody by default.
+    events: TaskEvents = field(default_factory=NoTaskEvents)
 
     @classmethod
-    def over(cls, store: Store, clock: Clock, config: Config) -> Context:
+    def over(cls, store: Store, clock: Clock, config: Config, events: TaskEvents | None = None) -> Context:
         """The context of ``store``: ids, limiter and fault rules all keep their state in it."""
         return cls(
             store=store,
@@ -37,4 +40,5 @@ class Context:
             limiter=QpsLimiter(store),
             faults=FaultBook(config.seed, store),
             config=config,
+            events=events or NoTaskEvents(),
         )

@@ -51,6 +51,7 @@ def settle_task(ctx: Context, task: Task, now: float) -> Refund | None:
         if store.refund_of(task.id) is not None:  # settled concurrently (another worker)
             return Refund(processed=False, already=True)
         refund(store, task.api_key, task.id, task.charged, task.failure.at, task.operation, spec.id)
+    ctx.events.refunded(task, task.failure.at, task.charged)
     return Refund(processed=True, already=False)
 
 

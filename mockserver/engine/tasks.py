@@ -39,6 +39,7 @@ def start_task(ctx: Context, paid: Charge, *, family: str, timing: Timing, resul
         charged=paid.amounts,
     )
     ctx.store.put_task(task)
+    ctx.events.stored(task)
     if ctx.config.retain_seconds is not None:
         # Each create forgets a few expired tasks: more than one, so a backlog drains while load goes on.
         ctx.store.forget_tasks(paid.now - ctx.config.retain_seconds, limit=FORGET_PER_CREATE)

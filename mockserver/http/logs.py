@@ -27,7 +27,8 @@ def request_logger(fmt: str, stream: TextIO | None = None) -> RequestLog | None:
     if fmt == "json":
 
         def write_json(record: dict[str, Any]) -> None:
-            out.write(orjson.dumps({**record, "instant": format_instant(record["instant"])}).decode() + "\n")
+            line = {"log": "request", **record, "instant": format_instant(record["instant"])}
+            out.write(orjson.dumps(line).decode() + "\n")
             out.flush()
 
         return write_json

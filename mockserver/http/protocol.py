@@ -43,7 +43,7 @@ MAX_URL_BYTES = 16 * 1024
 #: Raw bytes of a request head (request line, headers, separators) read before it is refused unseen.
 MAX_HEAD_BYTES = MAX_URL_BYTES + MAX_HEADER_BYTES + 16 * 1024
 #: Seconds an idle keep-alive connection stays open once shutdown begins.
-DRAIN_LINGER = 0.5
+DRAIN_LINGER = 2.0
 #: Seconds between two looks at the connections' read deadlines (at most; a quarter of a shorter timeout).
 SWEEP = 1.0
 #: Seconds a refused connection reads (and drops) what its client still sends, so the answer is not lost.

@@ -126,9 +126,11 @@ def test_banner_request_log_and_graceful_stop() -> None:
     import json
     import signal
 
-    process, url, banner = spawn("--log-requests", "json")
+    process, url, lines = spawn("--log-requests", "json")
     try:
         assert process.stdout is not None
+        banner = [json.loads(line)["message"] for line in lines]  # every line JSON, the banner's too
+        assert all(json.loads(line)["log"] == "server" for line in lines)
         assert "clock: fast" in banner[0] and "nuro: gone" in banner[0]
         line_of = {text.split(":", 1)[0].strip(): text for text in banner}
         assert f"{url}/_mock/" in line_of["control plane"]
@@ -144,7 +146,7 @@ def test_banner_request_log_and_graceful_stop() -> None:
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=10)
     assert process.returncode == 0
-    assert "musicapi-mock stopped" in out
+    assert {"log": "server", "message": "musicapi-mock stopped"} in [json.loads(line) for line in out.splitlines()]
 
 
 def test_text_request_log() -> None:
