@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mockserver import apidocs
+from mockserver import apidocs, dashboard
 from mockserver.clock import TimeSource
 from mockserver.config import Config
 from mockserver.control import ControlHandlers
@@ -147,6 +147,7 @@ def create_app(
         Route("/_mock/openapi.json", control_spec, methods=["GET"]),
         *_routes(mock, all_handlers(mock), formats),
         *apidocs.routes(),  # last: every product request would try their patterns first
+        *dashboard.routes(),
     ]
     format_of = PathFormats(formats)
     app = Starlette(

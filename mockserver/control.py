@@ -191,6 +191,8 @@ class ControlHandlers:
                 "version": __version__,
                 "spec": "/_mock/openapi.json",
                 "product_spec": "/openapi.json",
+                "dashboard": "/_mock/ui",
+                "docs": "/docs",
                 "endpoints": endpoints,
             }
         )
@@ -328,8 +330,11 @@ class ControlHandlers:
         return JSONResponse({"tasks": [self._task_body(call, t) for t in page], "next_offset": next_offset})
 
     async def get_task(self, call: Call) -> Response:
-        """One task's timeline."""
-        return JSONResponse(self._task_body(call, self._task(call)))
+        """One task's timeline, and the body its family's poll would answer now (clips, media links)."""
+        task = self._task(call)
+        family = self.webhooks.families.get(task.family)
+        poll = None if family is None else family.poll_body(self.ctx, task, self.ctx.clock.now(), call.base_url)
+        return JSONResponse({**self._task_body(call, task), "poll": poll})
 
     async def fail_task(self, call: Call) -> Response:
         """Make a task fail now or at a progress."""

@@ -536,6 +536,7 @@ def banner(config: Config, base: str) -> str:
             f"  clock: {config.clock}   nuro: {config.nuro.describe()}   seed: {config.seed}",
             f"  API spec:       {base}/openapi.json   (docs: {base}/docs, control plane: {base}/_mock/docs)",
             f"  control plane:  {base}/_mock/   (spec: {base}/_mock/openapi.json)",
+            f"  dashboard:      {base}/_mock/ui",
             f"  control access: {_control_access(config)}",
             f"  force an error: curl -H 'Authorization: Bearer sk_test' -H 'X-Mock-Scenario: sonic.rate_limited' "
             f"{base}/api/v1/sonic/task/any",

@@ -108,7 +108,7 @@ def test_unconfirmed_shapes_are_configurable() -> None:
     assert bad.returncode == 2 and "including message" in bad.stderr
 
 
-BANNER_LINES = 7
+BANNER_LINES = 8
 
 
 def spawn(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
