@@ -140,3 +140,21 @@ def test_fault_rules_and_force_on_next_call_from_the_page(page: object, mock: Mo
         created = http.post("/api/v1/producer/create", json=PRODUCER)
         assert created.status_code == 200
     assert mock.control.faults()[0]["hits"] == 1  # the forced error was used by that create
+
+
+@pytest.mark.parametrize(("path", "operation"), [("/docs", "sonicCreate"), ("/_mock/docs", "mockAdvanceClock")])
+def test_swagger_ui_renders_the_spec_offline(
+    browser: object, mock: MockServer, tmp_path: Path, path: str, operation: str
+) -> None:
+    expect = playwright_api.expect
+    docs = browser.new_page()  # type: ignore[attr-defined]
+    outside: list[str] = []
+    docs.on("request", lambda request: None if request.url.startswith(mock.url) else outside.append(request.url))
+    try:
+        docs.goto(f"{mock.url}{path}")
+        block = docs.locator(f'[id$="{operation}"]').first
+        step(docs, tmp_path, "swagger", lambda: expect(block).to_be_visible(timeout=15_000))
+        assert docs.locator(".opblock").count() > 10
+    finally:
+        docs.close()
+    assert outside == []  # every asset from the mock itself
