@@ -84,7 +84,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="skip a scaling size whose population would take longer (s)",
     )
     p.add_argument(
-        "--servers", help="comma-separated subset: mock-memory,mock-sqlite,mock-memory-2workers,starlette-hello,prism"
+        "--servers",
+        help="comma-separated subset: mock-memory,mock-sqlite,mock-memory-2workers,starlette-hello,prism,wiremock",
     )
     p.add_argument("--mixes", default="create,poll", help="comma-separated subset of create,poll")
     p.add_argument(
@@ -164,6 +165,8 @@ def server_specs(plan: Plan, tmp: Path) -> list[servers.ServerSpec]:
     specs.append(servers.hello_spec())
     if plan.with_prism and (plan.only is None or "prism" in plan.only):
         specs.append(servers.prism_spec(plan.install))
+    if plan.with_prism and (plan.only is None or "wiremock" in plan.only):
+        specs.append(servers.wiremock_spec(plan.install))
     return [s for s in specs if plan.only is None or s.name in plan.only]
 
 
@@ -214,11 +217,14 @@ def measure(spec: servers.ServerSpec, mix: str, plan: Plan, settings: load.Setti
     spec = servers.with_state_file(spec, tmp / f"{spec.name}-{mix}.sqlite")
     _settle(row, plan)
     try:
-        with servers.started(spec, plan.pin, timeout=90 if spec.kind == "prism" else 60) as server:
+        with servers.started(spec, plan.pin, timeout=60 if spec.kind == "mock" else 90) as server:
             row["preflight"] = servers.preflight(server)
             data = _data_file(server, mix, plan, tmp)
-            if plan.warmup:
-                load.run_load(settings, server.base_url, mix, data, plan.warmup)
+            warmup = max(plan.warmup, spec.min_warmup)
+            if warmup:
+                load.run_load(settings, server.base_url, mix, data, warmup)
+            if spec.min_warmup:
+                row["warmup_s"] = warmup
             before, started_at = noise.snapshot(server.proc.pid), time.monotonic()
             result, raw = load.run_load(settings, server.base_url, mix, data, plan.duration)
             row.update(noise.foreign(before, noise.snapshot(server.proc.pid), time.monotonic() - started_at))

@@ -29,7 +29,7 @@ class ServerSpec:
     """One row family of the table: a server and how to run it."""
 
     name: str
-    kind: str  # mock | hello | prism | populated
+    kind: str  # mock | hello | prism | wiremock | populated
     args: list[str] = field(default_factory=list)
     available: bool = True
     note: str = ""
@@ -38,6 +38,8 @@ class ServerSpec:
     #: Whether non-2xx answers fail the run (Prism's are only reported).
     strict: bool = True
     version: str = ""
+    #: Seconds of warm-up it needs at least (WireMock's JIT), whatever ``--warmup`` says.
+    min_warmup: int = 0
 
 
 class PreflightError(RuntimeError):
@@ -127,6 +129,29 @@ def prism_spec(install: bool) -> ServerSpec:
     )
 
 
+#: Where the wiremock npm package keeps WireMock's standalone jar.
+WIREMOCK_JAR = NODE_DIR / "node_modules" / "wiremock" / "build"
+WIREMOCK_ROOT = BENCH / "wiremock"
+
+
+def wiremock_spec(install: bool) -> ServerSpec:
+    """WireMock's standalone jar (from the wiremock npm package in bench/.node) with stubs of the two routes."""
+    java = shutil.which("java")
+    if java is None:
+        return ServerSpec(
+            "wiremock", "wiremock", available=False, note="unavailable: no java (openjdk-17-jre-headless)"
+        )
+    _, note = ensure_prism(install)  # one npm ci installs both peers
+    jars = sorted(WIREMOCK_JAR.glob("wiremock-standalone-*.jar"))
+    if not jars:
+        return ServerSpec("wiremock", "wiremock", available=False, note=f"unavailable: no WireMock jar ({note})")
+    jar = jars[-1]
+    args = [java, "-jar", str(jar), "--bind-address", "127.0.0.1", "--root-dir", str(WIREMOCK_ROOT)]
+    args += ["--disable-banner", "--no-request-journal", "--disable-request-logging"]
+    version = jar.stem.removeprefix("wiremock-standalone-")
+    return ServerSpec("wiremock", "wiremock", args, strict=False, version=f"wiremock {version}", min_warmup=15)
+
+
 def ensure_prism(install: bool) -> tuple[str | None, str]:
     """The prism binary, running ``npm ci`` into bench/.node when missing or stale; (None, why) if not."""
     binary = NODE_DIR / "node_modules" / ".bin" / "prism"
@@ -171,8 +196,11 @@ def started(spec: ServerSpec, pin: bool, timeout: float = 60.0) -> Iterator[proc
     if spec.kind == "prism":  # prism cannot pick a port itself
         port = procs.free_port()
         cmd[2:2] = ["-p", str(port)]
+    elif spec.kind == "wiremock":  # nor does WireMock print one we could read
+        port = procs.free_port()
+        cmd += ["--port", str(port)]
     with procs.running(spec.name, cmd, cpus=cpus, cwd=ROOT) as server:
-        if spec.kind == "prism":
+        if spec.kind in ("prism", "wiremock"):
             server.port = port
             procs.wait_for_port(server, timeout)
         else:
@@ -185,6 +213,8 @@ def command_line(spec: ServerSpec) -> list[str]:
     """The command as started (Prism's port shown as PORT)."""
     if spec.kind == "prism":
         return [*spec.args[:2], "-p", "PORT", *spec.args[2:]]
+    if spec.kind == "wiremock":
+        return [*spec.args, "--port", "PORT"]
     return list(spec.args)
 
 
