@@ -62,8 +62,8 @@ class TaskLogger:
         self.shared = shared
         #: (instant, order, task id, state, version): transitions still ahead.
         self._ahead: list[tuple[float, int, str, str, int]] = []
-        #: Each task's latest version and record, while it has transitions ahead.
-        self._tasks: dict[str, tuple[int, Task]] = {}
+        #: Each task's latest version, record and the states already written, while it has transitions ahead.
+        self._tasks: dict[str, tuple[int, Task, set[str]]] = {}
         self._order = 0
         self._wake: asyncio.Event | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -72,9 +72,10 @@ class TaskLogger:
         """Log a new task's creation; (re)plan its transitions (a changed timeline replaces the old plan)."""
         known = self._tasks.get(task.id)
         version = 0 if known is None else known[0] + 1
+        written = {"created"} if known is None else known[2]  # a replanned task does not run twice
         if known is None:
             self._event(task, "created", task.created_at)
-        self._tasks[task.id] = (version, task)
+        self._tasks[task.id] = (version, task, written)
         if task.failure is None or task.failure.at > task.started_at:
             self._plan(task, "running", task.started_at, version)
         if task.failure is None:
@@ -124,9 +125,10 @@ class TaskLogger:
         while ahead and ahead[0][0] <= now:
             instant, _, task_id, state, version = heapq.heappop(ahead)
             known = self._tasks.get(task_id)
-            if known is None or known[0] != version:
-                continue  # planned for a timeline since replaced
+            if known is None or known[0] != version or state in known[2]:
+                continue  # planned for a timeline since replaced, or already written
             task = known[1]
+            known[2].add(state)
             extra = {"error": task.failure.error_id} if state == "failed" and task.failure is not None else {}
             self._event(task, state, instant, **extra)
             if state in ("succeeded", "failed"):
