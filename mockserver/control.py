@@ -244,7 +244,11 @@ class ControlHandlers:
         return JSONResponse({"deliveries": [d.as_dict(format_instant) for d in page], "next_offset": next_offset})
 
     async def list_errors(self, call: Call) -> Response:
-        """The error catalog."""
+        """The error catalog, or (``operation``) the entries that operation can answer."""
+        operation = call.request.query_params.get("operation")
+        if operation is not None:
+            self._product_operation(operation)
+        entries = CATALOG if operation is None else CATALOG.for_operation(operation)
         return JSONResponse(
             {
                 "errors": [
@@ -259,7 +263,7 @@ class ControlHandlers:
                         "operations": list(e.operations),
                         "source": e.source,
                     }
-                    for e in CATALOG
+                    for e in entries
                 ]
             }
         )
@@ -301,13 +305,7 @@ class ControlHandlers:
         """Add a fault rule."""
         body, _ = await call.body()
         operation = body["operation"]
-        op = self.spec.operations.get(operation)
-        if op is None or op.spec_name == CONTROL_SPEC:
-            products = sorted(o for o, v in self.spec.operations.items() if v.spec_name != CONTROL_SPEC)
-            raise MockError(
-                CATALOG["request.validation"],
-                f"operation: {operation!r} is not an operation of the API; one of {products}",
-            )
+        self._product_operation(operation)
         rule = self.ctx.faults.add(
             operation,
             body["error"],
@@ -317,6 +315,16 @@ class ControlHandlers:
             at_progress=body.get("at_progress"),
         )
         return JSONResponse(rule.as_dict())
+
+    def _product_operation(self, operation: str) -> None:
+        """A 400 unless ``operation`` is an operationId of the product API."""
+        op = self.spec.operations.get(operation)
+        if op is None or op.spec_name == CONTROL_SPEC:
+            products = sorted(o for o, v in self.spec.operations.items() if v.spec_name != CONTROL_SPEC)
+            raise MockError(
+                CATALOG["request.validation"],
+                f"operation: {operation!r} is not an operation of the API; one of {products}",
+            )
 
     async def clear_faults(self, call: Call) -> Response:
         """Remove every fault rule."""

@@ -155,13 +155,9 @@ async function loadCatalog() {
   operations.sort();
   $("#fault-operation").replaceChildren(...operations.map((name) => new Option(name, name)));
   $("#fault-operation").addEventListener("change", fillErrors);
-  fillErrors();
+  await fillErrors();
   fill("#errors", catalog, (row, error) => {
     for (const value of [error.id, error.status, error.message, error.operations.join(", ") || "(every operation)"]) cell(row, value);
-    if (error.id.startsWith("request.") || error.id.startsWith("control.")) {
-      cell(row, "");  // answered by the protocol or the control plane, not forced by a rule
-      return;
-    }
     const force = document.createElement("button");
     force.textContent = "force on next call";
     force.addEventListener("click", async () => {
@@ -176,10 +172,13 @@ async function loadCatalog() {
   });
 }
 
-function fillErrors() {
+async function fillErrors() {
+  // the server says which errors the operation can answer (the same rule its fault rules apply)
   const operation = $("#fault-operation").value;
-  const fitting = catalog.filter((e) => e.operations.includes(operation) || (e.operations.length === 0 && !e.id.startsWith("request.") && !e.id.startsWith("control.")));
-  $("#fault-error").replaceChildren(...fitting.map((e) => new Option(`${e.id} (${e.status})`, e.id)));
+  try {
+    const fitting = await call("GET", `/_mock/errors?operation=${encodeURIComponent(operation)}`);
+    $("#fault-error").replaceChildren(...fitting.errors.map((e) => new Option(`${e.id} (${e.status})`, e.id)));
+  } catch (error) { say(error.message); }
 }
 
 $("#fault-form").addEventListener("submit", async (event) => {

@@ -4,8 +4,9 @@ The product operations are fuzzed by the contract suite (``contracts/test_layer1
 ``/_mock/*``, from its own spec (``openapi/mock-control.yaml``, served at ``/_mock/openapi.json``), in
 process over ASGI so each case costs no socket. Like the contract suite's ``map_case``, a hook makes fault
 rule bodies follow the rules the schema cannot say (an operation of the product spec, an error of the
-catalog that applies to it, exactly one of ``times``/``probability``); it replaces only string values that
-break them, so negative cases stay negative.
+catalog that applies to it, exactly one of ``times``/``probability``), and the catalog's ``operation``
+filter names an operation of the API; it replaces only string values that break them, so negative cases
+stay negative.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def map_case(context: HookContext, case: Case) -> Case:
     """Fault rule bodies follow the rules their schema cannot state."""
     if case.operation.path == "/_mock/faults" and case.method == "POST" and isinstance(case.body, dict):
         _follow_fault_rules(case.body)
+    query = case.query
+    if case.operation.path == "/_mock/errors" and isinstance(query, dict) and isinstance(query.get("operation"), str):
+        query["operation"] = OPERATIONS[len(query["operation"]) % len(OPERATIONS)]  # an operation of the API
     return case
 
 
