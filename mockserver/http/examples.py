@@ -27,6 +27,8 @@ def wanted(prefer: str | None, query: Mapping[str, str]) -> tuple[str, int | Non
     """The example asked for (its name, and the status to pick it from), from ``Prefer`` or the query."""
     name = query.get("__example")
     code = query.get("__code")
+    if name and code is not None:
+        prefer_code(query)  # the same 400 for a __code that is not a status
     if prefer:
         match = _EXAMPLE.search(prefer)
         name = name or (match.group(1).strip('"') if match else None)

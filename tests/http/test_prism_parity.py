@@ -57,5 +57,6 @@ def test_query_code_is_prefer_code(client: httpx.Client) -> None:
     assert by_header.status_code == by_query.status_code == 429
     assert by_header.headers["x-mock-error-id"] == by_query.headers["x-mock-error-id"]
     assert client.post("/api/v1/sonic/create", json=SONIC, params={"__code": "200"}).status_code == 200
-    bad = client.post("/api/v1/sonic/create", json=SONIC, params={"__code": "abc"})
-    assert bad.status_code == 400 and "__code: an HTTP status" in bad.json()["message"]
+    for params in ({"__code": "abc"}, {"__code": "abc", "__example": "success"}):
+        bad = client.post("/api/v1/sonic/create", json=SONIC, params=params)
+        assert bad.status_code == 400 and "__code: an HTTP status" in bad.json()["message"], params
