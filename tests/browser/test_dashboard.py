@@ -158,3 +158,24 @@ def test_swagger_ui_renders_the_spec_offline(
     finally:
         docs.close()
     assert outside == []  # every asset from the mock itself
+
+
+def test_a_guarded_mock_needs_its_token_typed_into_the_page(browser: object, tmp_path: Path) -> None:
+    expect = playwright_api.expect
+    config = Config(clock="manual", nuro=NuroMode.parse("legacy"), control_token="t0ken")
+    with (
+        MockServer(config, api_key="sk_dash") as guarded,
+        httpx.Client(base_url=guarded.url, headers=guarded.headers) as http,
+    ):
+        task = http.post("/api/v1/producer/create", json=PRODUCER).json()["task_id"]
+        page = browser.new_page()  # type: ignore[attr-defined]
+        try:
+            page.goto(f"{guarded.url}/_mock/ui")
+            status = page.locator('[role="status"]')
+            step(page, tmp_path, "refused", lambda: expect(status).to_contain_text("401", timeout=10_000))
+            page.fill("#token", "t0ken")
+            page.dispatch_event("#token", "change")
+            row = page.locator(f'tr[data-task-id="{task}"]')
+            step(page, tmp_path, "token", lambda: expect(row).to_have_count(1, timeout=10_000))
+        finally:
+            page.close()
