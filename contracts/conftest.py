@@ -4,9 +4,10 @@ and the credit report. See ``contracts/README.md``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -25,6 +26,11 @@ def _env_list(name: str) -> list[str]:
 def _env_int(name: str) -> int | None:
     value = os.environ.get(name, "").strip()
     return int(value) if value else None
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +86,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="positive examples per billable operation on budgeted runs (default 2)",
     )
+    group.addoption(
+        "--poll-interval",
+        type=float,
+        default=_env_float("MUSICAPI_POLL_INTERVAL"),
+        metavar="SECONDS",
+        help="seconds between polls of a followed task (default: what the spec documents, x-poll: Sonic 15, "
+        "Producer 5) [env MUSICAPI_POLL_INTERVAL]",
+    )
+    group.addoption(
+        "--task-deadline",
+        type=float,
+        default=_env_float("MUSICAPI_TASK_DEADLINE"),
+        metavar="SECONDS",
+        help="how long a followed task may take (default: the spec's x-poll deadline: Sonic 600, Producer 300) "
+        "[env MUSICAPI_TASK_DEADLINE]",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,6 +112,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "credits (None: unbounded, mocks only); enforced when a budget is set",
     )
     config.addinivalue_line("markers", "control_plane(reason): needs the mock's control plane; skipped on live")
+    config.addinivalue_line(
+        "markers", "lifecycle: follows a task to its end; paid for first when the budget cannot pay for everything"
+    )
     options = Options(
         base_url=config.getoption("--base-url"),
         api_key=config.getoption("--api-key"),
@@ -99,11 +124,30 @@ def pytest_configure(config: pytest.Config) -> None:
         seed=config.getoption("--contract-seed"),
         max_examples=config.getoption("--max-examples"),
         live_examples=config.getoption("--live-examples"),
+        poll_interval=config.getoption("--poll-interval"),
+        task_deadline=config.getoption("--task-deadline"),
     )
     try:
-        install(ContractSession(options))
+        session = ContractSession(options)
     except ContractSetupError as exc:
         raise pytest.UsageError(str(exc)) from None
+    session.progress = _progress_writer(config)
+    install(session)
+
+
+def _progress_writer(config: pytest.Config) -> Callable[[str], None]:
+    """Progress lines on the terminal, past pytest's capture (a 10-minute live run is not silent)."""
+
+    def write(line: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        if reporter is None:
+            return
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            reporter.ensure_newline()
+            reporter.write_line(f"[contract] {line}")
+
+    return write
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -135,10 +179,14 @@ def declared_cost(item: pytest.Item, session: ContractSession) -> int | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip control-plane tests on live and whatever the budget cannot pay for (in collection order)."""
+    """Skip control-plane tests on live and whatever the budget cannot pay for: the lifecycle tests are
+    paid for first, then the rest in collection order."""
     session = current()
     left = session.guard.limit
-    for item in items:
+    ordered = [i for i in items if i.get_closest_marker("lifecycle")] + [
+        i for i in items if not i.get_closest_marker("lifecycle")
+    ]
+    for item in ordered:
         cost = declared_cost(item, session)
         item.stash[COST] = cost
         marker = item.get_closest_marker("control_plane")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,6 +63,10 @@ class Options:
     seed: int = 42
     max_examples: int | None = None
     live_examples: int = 2
+    #: Seconds between polls of a followed task (default: the low end of the spec's ``x-poll.interval``).
+    poll_interval: float | None = None
+    #: Seconds a followed task may take (default: the spec's ``x-poll.deadline``).
+    task_deadline: float | None = None
 
     @property
     def mode(self) -> Mode:
@@ -95,6 +99,10 @@ class Options:
             )
         if self.max_credits is not None and self.max_credits < 0:
             raise ContractSetupError("--max-credits must be 0 or more")
+        if self.poll_interval is not None and not 0 < self.poll_interval <= 600:
+            raise ContractSetupError("--poll-interval must be more than 0 and at most 600 seconds")
+        if self.task_deadline is not None and not 0 < self.task_deadline <= 86400:
+            raise ContractSetupError("--task-deadline must be more than 0 and at most 86400 seconds")
         from mockserver.testing import FAULTS
 
         unknown = sorted(set(self.mock_faults) - set(FAULTS))
@@ -186,6 +194,13 @@ class ContractSession:
         self._preflight: Preflight | None = None
         self.credits_after: int | None = None
         self.skipped_for_budget: list[str] = []
+        #: Where progress lines of a real-time run go (the terminal, set by conftest); None: nowhere.
+        self.progress: Callable[[str], None] | None = None
+
+    def say(self, line: str) -> None:
+        """A progress line of a live run (waiting on real time); silent against mocks."""
+        if self.live and self.progress is not None:
+            self.progress(line)
 
     # --- targets -----------------------------------------------------------------------------------
 

@@ -54,6 +54,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     contract.add_argument("--seed", type=int, metavar="N", help="schemathesis/hypothesis seed (default 42)")
     contract.add_argument("--max-examples", type=int, metavar="N", help="examples per operation on mocks (25)")
     contract.add_argument(
+        "--poll-interval",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between polls of a followed task (default: the spec's x-poll: Sonic 15, Producer 5)",
+    )
+    contract.add_argument(
+        "--task-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="how long a followed task may take (default: the spec's x-poll deadline: Sonic 600, Producer 300)",
+    )
+    contract.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -76,6 +88,8 @@ def pytest_argv(args: argparse.Namespace, suite: Path) -> list[str]:
         ("--junit-xml", args.junit_xml),
         ("--contract-seed", args.seed),
         ("--max-examples", args.max_examples),
+        ("--poll-interval", args.poll_interval),
+        ("--task-deadline", args.task_deadline),
     ):
         if value is not None:
             argv += [option, str(value)]

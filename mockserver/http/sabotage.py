@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from mockserver.engine.context import Context
+from mockserver.engine.ledger import debit
+from mockserver.engine.records import Entry
 from mockserver.engine.settlement import refund
 from mockserver.errors import ConfigError
 
@@ -192,6 +194,71 @@ def _refund_flags_missing(ex: Exchange) -> None:
         ex.set_json(body)
 
 
+def _results(body: dict[str, Any]) -> list[MutableMapping[str, Any]]:
+    """The clips/songs of a task body (``data``), or the body itself for a family without them (Nuro)."""
+    data = body.get("data")
+    if isinstance(data, list):
+        return [item for item in data if isinstance(item, dict)]
+    return [body] if "audio_url" in body else []
+
+
+def _poll_data_not_array(ex: Exchange) -> None:
+    body = ex.json()
+    if ex.is_task_read() and isinstance(body.get("data"), list) and body["data"]:
+        body["data"] = body["data"][0]
+        ex.set_json(body)
+
+
+def _duration_wrong_type(ex: Exchange) -> None:
+    body = ex.json()
+    if not ex.is_task_read():
+        return
+    changed = False
+    for item in _results(body):
+        value = item.get("duration")
+        if isinstance(value, str):
+            try:
+                item["duration"] = float(value)
+            except ValueError:
+                continue
+            changed = True
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            item["duration"], changed = f"{value:.2f}", True
+    if changed:
+        ex.set_json(body)
+
+
+def _clip_without_audio(ex: Exchange) -> None:
+    body = ex.json()
+    if not ex.is_task_read():
+        return
+    done = body.get("status") in ("SUCCESS", "succeeded")
+    changed = False
+    for item in _results(body):
+        if (done or item.get("state") == "succeeded") and item.get("audio_url"):
+            item["audio_url"], changed = "", True
+    if changed:
+        ex.set_json(body)
+
+
+def _debit_off_price(ex: Exchange) -> None:
+    """A successful create takes one credit more than its price (a ledger debit of the same task)."""
+    body = ex.json()
+    if not ex.is_create() or not isinstance(body, dict) or not isinstance(body.get("task_id"), str):
+        return
+    store = ex.ctx.store
+    task = store.get_task(body["task_id"])
+    if task is None:
+        return
+    with store.transaction():
+        account = store.get_account(task.api_key)
+        if account is None or account.credits + account.extra_credits < 1:
+            return
+        updated, credits, extra = debit(account, 1)
+        store.put_account(replace(updated, usage=account.usage))
+        store.add_entry(Entry(0, task.api_key, "debit", -credits, -extra, ex.ctx.clock.now(), task.id, task.operation))
+
+
 #: Every fault, by name (the ``--fault`` choices).
 FAULTS: Mapping[str, Fault] = {
     fault.name: fault
@@ -208,6 +275,14 @@ FAULTS: Mapping[str, Fault] = {
         Fault("server_error_on_valid_body", "a valid create answers 500 (after charging)", _server_error_on_valid_body),
         Fault("wrong_content_type", "successful JSON responses are labelled text/plain", _wrong_content_type),
         Fault("refund_flags_missing", "error bodies lose refund_processed/already_refunded", _refund_flags_missing),
+        Fault("poll_data_not_array", "task reads answer data as one object instead of an array", _poll_data_not_array),
+        Fault(
+            "duration_wrong_type",
+            "task reads give duration the other type (Sonic: a number, Producer/Nuro: a string)",
+            _duration_wrong_type,
+        ),
+        Fault("clip_without_audio", "a succeeded clip or song has an empty audio_url", _clip_without_audio),
+        Fault("debit_off_price", "a successful create debits one credit more than its price", _debit_off_price),
     )
 }
 

@@ -1,5 +1,6 @@
 """The contract suite (``contracts/``) has teeth: it passes on the mock, fails on every deliberate fault
-(``mockserver.http.sabotage``) and on a wrong key, and a live run keeps to its credit budget.
+(``mockserver.http.sabotage``) and on a wrong key, and a live run keeps to its credit budget, follows a
+Sonic and a Producer task to their end on real time, and fails on every fault a live run can see.
 
 Each check runs the suite in a subprocess (its hooks and mocks are its own); the runs are started together
 when the module begins and run two or three at a time. A fault proof runs the suite's files cheapest first,
@@ -45,7 +46,17 @@ SUITE_ENV = (
     "MUSICAPI_CONTRACTS_DIR",
 )
 LIVE_KEY = "sk_contract_live_standin"
-LIVE_BUDGET = 40
+LIVE_BUDGET = 60
+#: The lifecycle tests a live run must run (not skip): each follows a task to its end on real time.
+LIVE_LIFECYCLE = ("test_sonic_create_makes_two_clips_that_finish", "test_producer_task_moves_forward_to_one_song")
+#: Faults no live run can see, and why (every other fault must fail a live run too).
+LIVE_BLIND = {
+    "double_refund": "a refund needs a failed task, which only the control plane or a magic value makes",
+    "refund_flags_missing": "refund flags come with a failed task, which only the control plane or a magic value makes",
+    "progress_backwards": "only Nuro bodies carry progress, and Nuro answers 410 on live",
+}
+#: The stand-in's fast clock finishes a task in about 4 s; the fault runs poll often enough to see it running.
+LIVE_FAULT_POLL = "0.5"
 SONIC_POLL = "/api/v1/sonic/task/{task_id}"
 
 
@@ -98,20 +109,26 @@ def clean_run(junit: Path) -> Run:
     return run("mockserver.cli", "contract", "--junit-xml", str(junit), "--", "-p", "no:cacheprovider", "-q")
 
 
-def live_run() -> tuple[Run, dict[str, int]]:
-    """The suite against a second mock standing in for live (no control plane used), and its ledger after."""
+def live_options(url: str) -> tuple[str, ...]:
+    """The options of a live run against ``url`` with the test key and budget."""
+    return ("--base-url", url, "--api-key", LIVE_KEY, "--max-credits", str(LIVE_BUDGET))
+
+
+def live_run(junit: Path) -> tuple[Run, dict[str, int], Path]:
+    """The suite against a second mock standing in for live (no control plane used, the documented poll
+    intervals), its ledger after, and its JUnit report."""
     with MockServer(Config(clock="fast")) as standin:  # Nuro 410 Gone, as the live service
         result = pytest_suite(
-            tuple(f for stage in STAGES for f in stage),
-            "--base-url",
-            standin.url,
-            "--api-key",
-            LIVE_KEY,
-            "--max-credits",
-            str(LIVE_BUDGET),
+            tuple(f for stage in STAGES for f in stage), *live_options(standin.url), "--junit-xml", str(junit)
         )
         totals: dict[str, int] = httpx.get(f"{standin.url}/_mock/ledger", params={"api_key": LIVE_KEY}).json()["totals"]
-    return result, totals
+    return result, totals, junit
+
+
+def live_fault_run(fault: str) -> Run:
+    """The suite in live mode against a stand-in started with ``fault`` (staged, stopping at a failure)."""
+    with MockServer(Config(clock="fast", sabotage=(fault,))) as standin:
+        return prove(*live_options(standin.url), "--poll-interval", LIVE_FAULT_POLL)
 
 
 def cli_fault_run() -> Run:
@@ -157,11 +174,12 @@ def sonic_served() -> bool:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Any]]]:
     """Every run of this module, started at once (a few at a time) and awaited by the tests."""
     junit = tmp_path_factory.mktemp("contract") / "junit.xml"
+    live_junit = tmp_path_factory.mktemp("contract-live") / "junit.xml"
     workers = max(2, min(3, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures: dict[str, Future[Any]] = {
             "clean": pool.submit(lambda: (clean_run(junit), junit)),
-            "live": pool.submit(live_run),
+            "live": pool.submit(live_run, live_junit),
             "wrong-key": pool.submit(
                 lambda: pytest_suite(STAGES[0], "-x", "--assert=plain", "--api-key", "sk_mock_expired")
             ),
@@ -170,6 +188,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[
         for name in FAULTS:
             if name != "clip_count_one" or sonic_served():
                 futures[name] = pool.submit(prove, "--mock-fault", name)
+                if name not in LIVE_BLIND:
+                    futures[f"live:{name}"] = pool.submit(live_fault_run, name)
         yield futures
         for future in futures.values():
             future.cancel()
@@ -226,7 +246,7 @@ def test_a_wrong_key_does_not_turn_the_run_green(runs: dict[str, Future[Any]]) -
 
 def live_outcome(runs: dict[str, Future[Any]]) -> tuple[Run, dict[str, int]]:
     """The live stand-in's run and its ledger totals."""
-    result, totals = runs["live"].result()
+    result, totals, _ = runs["live"].result()
     assert isinstance(result, Run) and isinstance(totals, dict)
     return result, totals
 
@@ -246,3 +266,32 @@ def test_live_run_passes(runs: dict[str, Future[Any]]) -> None:
     """The suite passes against the live stand-in (a default mock: Nuro 410 Gone, as the live service)."""
     result, _ = live_outcome(runs)
     assert result.returncode == 0, result.describe()
+
+
+def test_live_run_follows_tasks_to_their_end_on_real_time(runs: dict[str, Future[Any]]) -> None:
+    """On live (no control plane), the Sonic and Producer lifecycle tests run — none skipped for lack of a
+    clock — and pass, polling at the documented intervals and saying what they wait for."""
+    result, _, junit = runs["live"].result()
+    assert isinstance(result, Run) and isinstance(junit, Path)
+    cases = {str(case.get("name")): case for case in ET.parse(junit).getroot().iter("testcase")}
+    for name in LIVE_LIFECYCLE:
+        case = cases.get(name)
+        assert case is not None, f"{name} was not collected: {sorted(cases)[:20]}"
+        outcome = [child.tag for child in case]
+        assert not outcome, f"{name}: {outcome} {[child.get('message') for child in case]}"
+    assert "[contract] sonicGetTask" in result.output and "[contract] producerGetTask" in result.output, (
+        result.describe()
+    )
+    assert "polling every 15 s" in result.output and "polling every 5 s" in result.output, result.describe()
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_live_mode_fails_on_each_fault_a_live_run_can_see(runs: dict[str, Future[Any]], fault: str) -> None:
+    """Live mode against a faulty stand-in (no control plane): every fault it can see makes the run fail."""
+    if fault in LIVE_BLIND:
+        pytest.skip(f"{fault} cannot show on a live run: {LIVE_BLIND[fault]}")
+    if f"live:{fault}" not in runs:
+        pytest.skip(f"{fault} breaks {SONIC_POLL}, which the product spec does not serve yet")
+    result = runs[f"live:{fault}"].result()
+    assert isinstance(result, Run)
+    assert result.returncode == 1 and set(result.failed_tests()), result.describe()
