@@ -95,6 +95,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Producer 5) [env MUSICAPI_POLL_INTERVAL]",
     )
     group.addoption(
+        "--record",
+        default=os.environ.get("MUSICAPI_CONTRACT_RECORD") or None,
+        metavar="DIR",
+        help="live runs: record every exchange as a redacted cassette in DIR, for musicapi-mock drift "
+        "[env MUSICAPI_CONTRACT_RECORD]",
+    )
+    group.addoption(
         "--task-deadline",
         type=float,
         default=_env_float("MUSICAPI_TASK_DEADLINE"),
@@ -126,6 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
         live_examples=config.getoption("--live-examples"),
         poll_interval=config.getoption("--poll-interval"),
         task_deadline=config.getoption("--task-deadline"),
+        record=config.getoption("--record"),
     )
     try:
         session = ContractSession(options)

@@ -67,6 +67,8 @@ class Options:
     poll_interval: float | None = None
     #: Seconds a followed task may take (default: the spec's ``x-poll.deadline``).
     task_deadline: float | None = None
+    #: Record the live run's exchanges as cassettes in this directory (``musicapi-mock drift`` reads them).
+    record: str | None = None
 
     @property
     def mode(self) -> Mode:
@@ -99,6 +101,8 @@ class Options:
             )
         if self.max_credits is not None and self.max_credits < 0:
             raise ContractSetupError("--max-credits must be 0 or more")
+        if self.record and self.mode != "live":
+            raise ContractSetupError("--record records a live run: give --base-url and --api-key too")
         if self.poll_interval is not None and not 0 < self.poll_interval <= 600:
             raise ContractSetupError("--poll-interval must be more than 0 and at most 600 seconds")
         if self.task_deadline is not None and not 0 < self.task_deadline <= 86400:
@@ -159,6 +163,18 @@ def _start_own(faults: tuple[str, ...]) -> Targets:
     )
 
 
+def _recorder(upstream: str, options: Options) -> Any:
+    """A recording proxy in front of the live API (the run's key scrubbed, the run's budget)."""
+    from pathlib import Path
+
+    from mockserver.cassettes.proxy import ProxyServer, RecordingProxy
+
+    proxy = RecordingProxy(
+        upstream, Path(str(options.record)), max_credits=options.budget, secrets=(options.key, WRONG_KEY)
+    )
+    return ProxyServer(proxy).start()
+
+
 def _nuro_gone(url: str, key: str) -> bool:
     """Whether Nuro answers 410 there (a free poll of an id nobody has)."""
     try:
@@ -213,11 +229,21 @@ class ContractSession:
                 self._targets = _start_own(options.mock_faults)
             else:
                 url = (options.base_url or options.mock_url or "").rstrip("/")
+                servers: list[Any] = []
+                if options.record:
+                    servers.append(_recorder(url, options))
+                    label_url, url = f"{url} (recorded to {options.record})", servers[0].url
+                else:
+                    label_url = url
                 gone = _nuro_gone(url, options.key)
                 control = options.mode == "mock-url"
-                label = ("your mock" if control else "live") + f" {url}" + (", Nuro gone" if gone else ", Nuro served")
+                label = (
+                    ("your mock" if control else "live")
+                    + f" {label_url}"
+                    + (", Nuro gone" if gone else ", Nuro served")
+                )
                 main = Target(label, url, control=control, nuro_gone=gone)
-                self._targets = Targets(main=main, gone=main if gone else None, sunset=None)
+                self._targets = Targets(main=main, gone=main if gone else None, sunset=None, servers=servers)
         return self._targets
 
     @property

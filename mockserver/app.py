@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -161,4 +162,8 @@ def create_app(
         from mockserver.http.sabotage import install
 
         install(app, mock.ctx)
+    if mock.config.replay:  # recorded answers first (musicapi-mock serve --replay DIR)
+        from mockserver.cassettes.replay import Replay, ReplayMiddleware
+
+        app.add_middleware(ReplayMiddleware, replay=Replay.load(Path(mock.config.replay)))
     return app

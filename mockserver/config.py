@@ -180,6 +180,8 @@ class Config:
     task_log: str | None = None
     #: Deliberate faults (names from ``mockserver.http.sabotage.FAULTS``) that prove the contract suite has teeth.
     sabotage: tuple[str, ...] = ()
+    #: A cassette directory (``musicapi-mock record``) whose recorded requests get their recorded answers.
+    replay: str | None = None
     #: A SQLite file holding the whole state (durable across restarts, shared by workers); None: memory.
     state: str | None = None
     #: Server worker processes (more than one needs ``state``; ``musicapi-mock serve`` makes a temporary one).

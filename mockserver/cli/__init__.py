@@ -1,4 +1,4 @@
-"""The ``musicapi-mock`` command line: ``serve``, ``contract``, ``migrate`` and ``errors``.
+"""The ``musicapi-mock`` command line: ``serve``, ``contract``, ``record``, ``drift``, ``migrate`` and ``errors``.
 
 Start-up cost matters (every test server, every CI step): the heavy imports (uvicorn, the app, pytest)
 happen inside the subcommand that needs them.
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from mockserver import __version__
-from mockserver.cli import contract, serve
+from mockserver.cli import cassettes, contract, serve
 from mockserver.cli.serve import banner, config_from_args
 from mockserver.errors import ConfigError
 
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the error catalog, its triggers and the magic keys as Markdown.",
     )
     contract.add_parser(sub)
+    cassettes.add_parsers(sub)
     return parser
 
 
@@ -87,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(args.file)
         elif args.command == "contract":
             return contract.run(args)
+        elif args.command == "record":
+            return cassettes.record(args)
+        elif args.command == "drift":
+            return cassettes.drift(args)
         elif args.command == "errors":
             from mockserver.docs import errors_markdown
 

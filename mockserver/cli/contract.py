@@ -60,6 +60,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="seconds between polls of a followed task (default: the spec's x-poll: Sonic 15, Producer 5)",
     )
     contract.add_argument(
+        "--record",
+        metavar="DIR",
+        help="with --base-url: record every exchange as a redacted cassette in DIR (musicapi-mock drift DIR)",
+    )
+    contract.add_argument(
         "--task-deadline",
         type=float,
         metavar="SECONDS",
@@ -90,6 +95,7 @@ def pytest_argv(args: argparse.Namespace, suite: Path) -> list[str]:
         ("--max-examples", args.max_examples),
         ("--poll-interval", args.poll_interval),
         ("--task-deadline", args.task_deadline),
+        ("--record", args.record),
     ):
         if value is not None:
             argv += [option, str(value)]
