@@ -4,7 +4,9 @@
 # It listens on every interface; the control plane (/_mock/*) then answers loopback peers only, unless
 # MUSICAPI_MOCK_CONTROL_TOKEN is set (then every /_mock/* call needs "Authorization: Bearer <token>").
 # /_mock/health stays open: it is the HEALTHCHECK below and a Kubernetes readiness probe.
+# --build-arg EXTRAS=postgres adds psycopg, for a fleet over PostgreSQL (examples/fleet/compose.yaml).
 FROM python:3.11-slim
+ARG EXTRAS=""
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -18,7 +20,7 @@ COPY pyproject.toml README.md ./
 COPY openapi/ ./openapi/
 COPY mockserver/ ./mockserver/
 RUN rm -f mockserver/openapi && cp -r openapi mockserver/openapi \
-    && pip install . \
+    && pip install ".${EXTRAS:+[$EXTRAS]}" \
     && useradd --system --uid 10001 --home-dir /home/mock --create-home mock \
     && rm -rf /src
 

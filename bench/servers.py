@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import procs
 from workload import CREATE_PATH, TASK_PATH, encoded_bodies, rotating_key
@@ -101,15 +102,78 @@ def mock_specs(binary: str, state_file: Path) -> list[ServerSpec]:
                 note="not available yet: musicapi-mock serve has no --workers",
             )
         )
+    return specs + postgres_specs(base)
+
+
+#: ``--state`` of the PostgreSQL rows: replaced by a fresh database of the bench's cluster for each run.
+PG_STATE = "postgresql://bench-fresh-database"
+_PG: list[Any] = []
+
+
+def postgres_unavailable() -> str | None:
+    """Why the PostgreSQL rows cannot run here, or None."""
+    import importlib.util
+
+    from mockserver.errors import ConfigError
+    from mockserver.pgcluster import binary
+
+    if importlib.util.find_spec("psycopg") is None:
+        return "psycopg is not installed (pip install -e '.[postgres]')"
+    try:
+        binary("initdb")
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def postgres_specs(base: list[str]) -> list[ServerSpec]:
+    """1, 2 and 4 mock processes over one PostgreSQL (a server the bench starts, default durability)."""
+    why = postgres_unavailable()
+    if why is not None:
+        return [
+            ServerSpec(f"mock-postgres-{n}", "mock", available=False, note=f"unavailable: {why}") for n in (1, 2, 4)
+        ]
+    specs = [
+        ServerSpec(
+            "mock-postgres-1",
+            "mock",
+            [*base, "--state", PG_STATE],
+            note="1 process over PostgreSQL (the PostgreSQL server is not pinned)",
+        )
+    ]
+    for count in (2, 4):
+        specs.append(
+            ServerSpec(
+                f"mock-postgres-{count}",
+                "mock",
+                [*base, "--state", PG_STATE, "--workers", str(count)],
+                pin=False,
+                note=f"{count} processes over one PostgreSQL, not pinned: both cores, shared with the load",
+            )
+        )
     return specs
 
 
+def bench_cluster() -> Any:
+    """The bench's PostgreSQL server (started on first use, default durability, stopped at exit)."""
+    if not _PG:
+        from mockserver.pgcluster import PgCluster
+
+        _PG.append(PgCluster(fast=False).start())
+    return _PG[0]
+
+
 def with_state_file(spec: ServerSpec, path: Path) -> ServerSpec:
-    """``spec`` with its ``--state`` file (if any) replaced, so every run starts from an empty store."""
+    """``spec`` with its ``--state`` file (if any) replaced, so every run starts from an empty store; a
+    PostgreSQL row gets a fresh database."""
     if "--state" not in spec.args:
         return spec
     args = list(spec.args)
-    args[args.index("--state") + 1] = str(path)
+    at = args.index("--state") + 1
+    if args[at] == PG_STATE:
+        args[at] = bench_cluster().create_database()
+        return dataclasses.replace(spec, args=args)
+    args[at] = str(path)
     path.unlink(missing_ok=True)
     return dataclasses.replace(spec, args=args)
 

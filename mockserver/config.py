@@ -22,10 +22,17 @@ __all__ = [
     "NuroMode",
     "env_default",
     "format_instant",
+    "is_database_url",
     "parse_clock",
     "parse_costs",
     "parse_instant",
 ]
+
+
+def is_database_url(state: str | None) -> bool:
+    """Whether a ``--state`` value is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
+    return bool(state) and str(state).lower().startswith(("postgresql://", "postgres://"))
+
 
 ClockMode = Literal["instant", "fast", "realistic", "manual"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("instant", "fast", "realistic", "manual")
@@ -182,7 +189,8 @@ class Config:
     sabotage: tuple[str, ...] = ()
     #: A cassette directory (``musicapi-mock record``) whose recorded requests get their recorded answers.
     replay: str | None = None
-    #: A SQLite file holding the whole state (durable across restarts, shared by workers); None: memory.
+    #: A SQLite file holding the whole state (durable across restarts, shared by workers), or a PostgreSQL
+    #: URL (``postgresql://USER@HOST:PORT/DB``: shared by a fleet of instances); None: memory.
     state: str | None = None
     #: Server worker processes (more than one needs ``state``; ``musicapi-mock serve`` makes a temporary one).
     workers: int = 1
@@ -200,6 +208,16 @@ class Config:
     def with_(self, **changes: object) -> Config:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def database(self) -> bool:
+        """Whether ``state`` names a PostgreSQL database (``postgresql://…``) rather than a SQLite file."""
+        return is_database_url(self.state)
+
+    @property
+    def fleet(self) -> bool:
+        """Whether other processes may share the state: several workers, or instances over one database."""
+        return self.workers > 1 or self.database
 
     @property
     def manual_clock(self) -> bool:

@@ -70,7 +70,7 @@ class Mock:
         try:
             clock = Clock(time_source, store, manual=config.manual_clock)
             write = line_writer(config.task_log if config.task_log is not None else config.request_log)
-            events = TaskLogger(clock, write, shared=config.workers > 1) if write is not None else None
+            events = TaskLogger(clock, write, shared=config.fleet) if write is not None else None
             ctx = Context.over(store, clock, config, events)
             families = registry(loaded)
             tasks: dict[str, Family] = {entry.name: entry.tasks for entry in families if entry.tasks is not None}
@@ -85,7 +85,7 @@ class Mock:
                 if not store.initialized():
                     mock.apply_scenarios()
                     store.mark_initialized()
-            if config.workers <= 1:  # the only process over this state: nothing is in flight elsewhere
+            if not config.fleet:  # the only process over this state: nothing is in flight elsewhere
                 store.recover()
         except BaseException:
             store.close()

@@ -117,27 +117,45 @@ def make_config(config: Config | None = None, **settings: Unpack[MockSettings]) 
 
 
 #: ``MUSICAPI_MOCK_TEST_STORE=sqlite``: every :class:`MockServer` and :class:`MockApp` not given a ``state``
-#: keeps its state in a SQLite file of its own, in a temporary directory removed once the object is gone
-#: (``memory``, the default: in memory). How a test suite — the mock's own — runs on both stores.
+#: keeps its state in a SQLite file of its own, in a temporary directory removed once the object is gone;
+#: ``postgresql``: in a database of its own, on a PostgreSQL server this process starts on first use
+#: (:mod:`mockserver.pgcluster`), dropped once the object is gone (``memory``, the default: in memory).
+#: How a test suite — the mock's own — runs on every store.
 TEST_STORE_ENV = "MUSICAPI_MOCK_TEST_STORE"
-TEST_STORES = ("memory", "sqlite")
+TEST_STORES = ("memory", "sqlite", "postgresql")
+_CLUSTER: list[Any] = []
 
 
 def store_under_test() -> str:
-    """The store :data:`TEST_STORE_ENV` asks for: ``memory`` or ``sqlite``."""
+    """The store :data:`TEST_STORE_ENV` asks for: ``memory``, ``sqlite`` or ``postgresql``."""
     kind = os.environ.get(TEST_STORE_ENV, "").strip().lower() or "memory"
     if kind not in TEST_STORES:
-        raise ConfigError(f"{TEST_STORE_ENV} takes {' or '.join(TEST_STORES)}, not {kind!r}")
+        raise ConfigError(f"{TEST_STORE_ENV} takes {', '.join(TEST_STORES)}, not {kind!r}")
     return kind
 
 
-def with_test_store(owner: object, config: Config) -> Config:
-    """``config`` with a temporary state file when :data:`TEST_STORE_ENV` asks for SQLite.
+def cluster_for_tests() -> Any:
+    """The PostgreSQL server of this process's test stores (started on first use, stopped at exit)."""
+    if not _CLUSTER:
+        from mockserver.pgcluster import PgCluster
 
-    The file's directory is removed when ``owner`` is garbage-collected (or at exit).
+        _CLUSTER.append(PgCluster().start())
+    return _CLUSTER[0]
+
+
+def with_test_store(owner: object, config: Config) -> Config:
+    """``config`` with a temporary state when :data:`TEST_STORE_ENV` asks for SQLite or PostgreSQL.
+
+    The file's directory (the database) is removed when ``owner`` is garbage-collected (or at exit).
     """
-    if config.state is not None or store_under_test() == "memory":
+    kind = store_under_test()
+    if config.state is not None or kind == "memory":
         return config
+    if kind == "postgresql":
+        cluster = cluster_for_tests()
+        url = cluster.create_database()
+        weakref.finalize(owner, cluster.drop_database, url)
+        return config.with_(state=url)
     directory = tempfile.mkdtemp(prefix="musicapi-mock-test-")
     weakref.finalize(owner, shutil.rmtree, directory, True)
     return config.with_(state=os.path.join(directory, "state.sqlite3"))
@@ -432,4 +450,5 @@ class MockApp(AsyncControlMethods):
 def asgi_app(config: Config | None = None, **settings: Unpack[MockSettings]) -> tuple[Starlette, AsyncMockControl]:
     """``(app, control)``: the mock's ASGI app and an async control client bound to it (no socket)."""
     mock = MockApp(config, **settings)
+    mock.app.state.owner = mock  # a test store (file, database) lives as long as the app, not the wrapper
     return mock.app, mock.control

@@ -11,13 +11,18 @@ from mockserver.testing import MockServer, store_under_test
 
 KEY = "sk_test_key"
 ServerFactory = Callable[..., MockServer]
-#: The store every server of this run uses: ``MUSICAPI_MOCK_TEST_STORE=sqlite`` runs the same suite on the
-#: SQLite store (``MockServer`` gives each server a temporary state file), the default is memory.
+#: The store every server of this run uses: ``MUSICAPI_MOCK_TEST_STORE=sqlite`` (``postgresql``) runs the
+#: same suite on the SQLite (PostgreSQL) store, each server with a state of its own; the default is memory.
 STORE = store_under_test()
 
 
 def cli_state_args(directory: Path) -> list[str]:
-    """``--state FILE`` for a ``musicapi-mock serve`` subprocess when the run exercises SQLite."""
+    """``--state FILE`` (a new database) for a ``musicapi-mock serve`` subprocess when the run exercises
+    SQLite (PostgreSQL)."""
+    if STORE == "postgresql":
+        from mockserver.testing import cluster_for_tests
+
+        return ["--state", cluster_for_tests().create_database()]
     return ["--state", str(directory / "cli-state.sqlite3")] if STORE == "sqlite" else []
 
 

@@ -291,8 +291,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="FILE",
         default=env_default("state", "") or None,
         help="keep the whole state (tasks, keys, ledger, clock, fault rules, webhooks, journal) "
-        "in this SQLite file: it survives restarts and is shared by --workers; default: "
-        "in memory [env MUSICAPI_MOCK_STATE]",
+        "in this SQLite file: it survives restarts and is shared by --workers; or in a PostgreSQL "
+        "database (postgresql://USER@HOST:PORT/DB, the postgres extra) shared by a fleet of instances; "
+        "default: in memory [env MUSICAPI_MOCK_STATE]",
     )
     serve.add_argument(
         "--workers",

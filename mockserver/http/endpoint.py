@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -36,7 +37,7 @@ from mockserver.http.logs import request_logger
 from mockserver.http.responses import JSONResponse
 from mockserver.spec import CONTROL_SPEC, Operation
 
-#: With ``--workers`` > 1: the process id of the worker that answered.
+#: With ``--workers`` > 1: the process id of the worker that answered; over PostgreSQL: host and process id.
 WORKER_HEADER = "x-mock-worker"
 #: Bytes of request headers accepted (431 beyond), and characters of a path kept in the journal.
 MAX_HEADER_BYTES = 64 * 1024
@@ -44,6 +45,13 @@ MAX_LOGGED_PATH = 512
 #: Keys up to this long are kept whole in the journal (test keys); longer ones are fingerprinted.
 SHORT_KEY = 16
 quiet = logging.getLogger("musicapi_mock")
+
+
+def _worker_name(config: Config) -> str | None:
+    """What ``X-Mock-Worker`` says: the process id among workers, host and process id in a fleet."""
+    if config.database:
+        return f"{socket.gethostname()}:{os.getpid()}"
+    return str(os.getpid()) if config.workers > 1 else None
 
 
 def key_fingerprint(key: str | None) -> str | None:
@@ -157,7 +165,7 @@ def endpoint(
     """
     config = ctx.config
     log = request_logger(config.request_log)
-    worker = str(os.getpid()) if config.workers > 1 else None
+    worker = _worker_name(config)
     clock, store = ctx.clock, ctx.store
     examples_allowed = op.spec_name != CONTROL_SPEC
     body_bytes = config.journal_body_bytes

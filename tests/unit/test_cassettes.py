@@ -92,3 +92,12 @@ def test_sequences_follow_a_created_task_through_its_polls() -> None:
     poll = exchange(3, "/api/v1/sonic/task/t-1", 200, {"data": []})
     refused = exchange(4, "/api/v1/sonic/create", 400, {"task_id": "t-2"}, method="POST")
     assert [[e.seq for e in s] for s in sequences([create, other, poll, refused])] == [[1, 3], [2], [4]]
+
+
+def test_a_postgresql_state_is_told_from_a_sqlite_file() -> None:
+    from mockserver.config import Config, is_database_url
+
+    assert is_database_url("postgresql://u@h:5432/db") and is_database_url("POSTGRES://h/db")
+    assert not is_database_url("state.sqlite3") and not is_database_url(None) and not is_database_url("")
+    assert Config(state="postgresql://h/db").fleet and not Config(state="mock.sqlite3").fleet
+    assert Config(state="mock.sqlite3", workers=2).fleet

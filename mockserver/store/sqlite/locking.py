@@ -9,14 +9,9 @@ import asyncio
 import fcntl
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from types import TracebackType
 from typing import Any
 
-from mockserver.errors import ConfigError, MockError
+from mockserver.errors import ConfigError
 from mockserver.store.sqlite.schema import (
     ADD_JOURNAL,
     JOURNAL_COLUMNS,
@@ -26,71 +21,23 @@ from mockserver.store.sqlite.schema import (
     SCHEMA,
     SCHEMA_VERSION,
 )
-
-#: The API request the running code serves (see :meth:`SqliteStore.request`): an identity, or None.
-REQUEST: ContextVar[object | None] = ContextVar("musicapi_mock_request", default=None)
+from mockserver.store.transactions import REQUEST, HeldTransactions
 
 
-class Transaction:
-    """``with store.transaction():`` — BEGIN IMMEDIATE … COMMIT (outermost only), serialized per store."""
-
-    __slots__ = ("_store",)
-
-    def __init__(self, store: Connection) -> None:
-        self._store = store
-
-    def __enter__(self) -> None:
-        store = self._store
-        store._lock.acquire()
-        if store._depth == 0:
-            try:
-                if store._held is None:
-                    store._begin()
-                elif store._held is not REQUEST.get():  # another request's: commit it, then start afresh
-                    store._release_held()
-                    store._begin()
-                else:  # this request's own held transaction: carry on in it
-                    store._held = None
-            except BaseException:
-                store._lock.release()
-                raise
-        store._depth += 1
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        store = self._store
-        try:
-            store._depth -= 1
-            if store._depth == 0:
-                commit = exc_type is None or issubclass(exc_type, MockError)
-                request = REQUEST.get()
-                if commit and request is not None:
-                    store._hold(request)
-                else:
-                    store._end(commit)
-        finally:
-            store._lock.release()
-
-
-class Connection:
+class Connection(HeldTransactions):
     """One connection to a state file, with nested, serialized transactions (the store's base class)."""
 
     def __init__(self, path: str, journal_size: int, *, shared: bool, timeout: float, journal_bytes: int) -> None:
+        super().__init__()
         self.path = path
         #: Whether other processes use the file at the same time (``--workers``); see the package docstring.
         self.shared = shared
         self._journal_size = journal_size
         self._journal_bytes = journal_bytes
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._transaction = Transaction(self)
         #: Exclusive mode: journal records not written yet, and those written in the open transaction.
         self._journal_buffer: list[tuple[Any, ...]] = []
         self._journal_inflight: list[tuple[Any, ...]] = []
         self._flush_scheduled = False
-        #: The request whose committed transaction is held open (see :meth:`request`), or None.
-        self._held: object | None = None
         #: Shared mode: a lock file (``FILE-lock``) serializing the workers' write transactions. SQLite's
         #: own busy handler sleeps a millisecond or more between tries; a blocked ``flock`` wakes at once.
         self._writers: int | None = None
@@ -197,56 +144,12 @@ class Connection:
         if self._writers is not None:
             fcntl.flock(self._writers, fcntl.LOCK_UN)
 
-    @contextmanager
-    def request(self) -> Iterator[None]:
-        """One API request (around its handler and its journal record).
-
-        A transaction it commits is *held* open instead, so that what follows in the same stretch of
-        synchronous code — the request's journal record — commits with it: one commit per create
-        rather than two. The hold ends when the request ends (before its answer is sent), when the
-        request pauses (``await``: the event loop's next turn), or when another request needs the
-        database, whichever comes first. A request never answers before its writes are committed.
-        """
-        token = REQUEST.set(object())
-        try:
-            yield
-        finally:
-            REQUEST.reset(token)
-            if self._held is not None:
-                with self._lock:
-                    self._release_held()
-
-    def _hold(self, request: object) -> None:
-        """Keep the transaction open for ``request``; commit it at the event loop's next turn at the latest."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._end(commit=True)
-            return
-        self._held = request
-        loop.call_soon(self._release_held_soon)
-
-    def _release_held_soon(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._release_held()
-
-    def _release_held(self) -> None:
-        """Commit the held transaction, if any."""
-        if self._held is not None:
-            self._held = None
-            self._end(commit=True)
-
     def _rolled_back(self) -> None:
         """Forget caches a rolled-back transaction may have changed; keep its journal records for later."""
         self._forget_caches()
         if self._journal_inflight:
             self._journal_buffer[:0] = self._journal_inflight
             self._journal_inflight.clear()
-
-    def transaction(self) -> Transaction:
-        """A unit of work (BEGIN IMMEDIATE … COMMIT); nested ones join the outermost."""
-        return self._transaction
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """One statement that writes, in the caller's transaction or in one of its own."""
