@@ -27,9 +27,8 @@ the write lock.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
-
-import orjson
 
 from mockserver.engine.records import Account, Clip, Entry, Persona, Task
 from mockserver.store.postgres.connection import shown
@@ -39,13 +38,21 @@ from mockserver.store.postgres.schema import (
     ADD_ENTRY,
     ENTRY_COLUMNS,
     GET_TASK,
-    JOURNAL_COLUMNS,
     PUT_ACCOUNT,
     PUT_TASK,
     TABLES,
     TASK_COLUMNS,
 )
-from mockserver.store.sqlite.schema import account_of, entry_of, task_of
+from mockserver.store.rows import (
+    account_of,
+    account_row,
+    entry_of,
+    entry_row,
+    journal_query,
+    journal_records,
+    task_of,
+    task_row,
+)
 
 __all__ = ["PostgresStore", "shown"]
 
@@ -61,28 +68,9 @@ class PostgresStore(RuntimeState):
 
     def put_task(self, task: Task) -> None:
         """Insert or replace a task (its result as one compact JSON blob)."""
-        failure, charged = task.failure, task.charged
         with self._transaction:
-            unsettled = failure is not None and any(charged) and self.refund_of(task.id) is None
-            self._conn.execute(
-                PUT_TASK.encode(),
-                (
-                    task.id,
-                    task.family,
-                    task.api_key,
-                    task.created_at,
-                    task.started_at,
-                    task.ends_at,
-                    orjson.dumps(task.result),
-                    None if failure is None else failure.error_id,
-                    None if failure is None else failure.at,
-                    None if failure is None else failure.progress,
-                    task.operation,
-                    charged[0],
-                    charged[1],
-                    int(unsettled),
-                ),
-            )
+            unsettled = task.failure is not None and any(task.charged) and self.refund_of(task.id) is None
+            self._conn.execute(PUT_TASK.encode(), task_row(task, unsettled))
 
     def get_task(self, task_id: str) -> Task | None:
         """A task by id, or None."""
@@ -203,20 +191,7 @@ class PostgresStore(RuntimeState):
 
     def put_account(self, account: Account) -> None:
         """Insert or replace an account (keeping its place in :meth:`accounts`)."""
-        self._write(
-            PUT_ACCOUNT,
-            (
-                account.api_key,
-                account.credits,
-                account.extra_credits,
-                account.qps,
-                account.queue_capacity,
-                account.expires_at,
-                account.usage_limit,
-                account.usage,
-                int(account.invalid_signature),
-            ),
-        )
+        self._write(PUT_ACCOUNT, account_row(account))
 
     def accounts(self) -> Iterator[Account]:
         """Every account, in the order they were opened."""
@@ -225,33 +200,11 @@ class PostgresStore(RuntimeState):
     def add_entry(self, entry: Entry) -> Entry:
         """Append a ledger entry; its ``seq`` is 1, 2, … A second refund of a task is refused (unique index)."""
         with self._transaction:
-            row = self._conn.execute(
-                ADD_ENTRY.encode(),
-                (
-                    entry.api_key,
-                    entry.reason,
-                    entry.credits,
-                    entry.extra_credits,
-                    entry.instant,
-                    entry.task_id,
-                    entry.operation,
-                    entry.error_id,
-                ),
-            ).fetchone()
+            row = self._conn.execute(ADD_ENTRY.encode(), entry_row(entry)).fetchone()
             if entry.reason == "refund" and entry.task_id is not None:
                 self._conn.execute("UPDATE tasks SET unsettled = 0 WHERE id = %s", (entry.task_id,))
         assert row is not None
-        return Entry(
-            int(row[0]),
-            entry.api_key,
-            entry.reason,
-            entry.credits,
-            entry.extra_credits,
-            entry.instant,
-            entry.task_id,
-            entry.operation,
-            entry.error_id,
-        )
+        return replace(entry, seq=int(row[0]))
 
     def entries(self, api_key: str | None = None) -> list[Entry]:
         """Ledger entries, oldest first."""
@@ -273,28 +226,8 @@ class PostgresStore(RuntimeState):
     ) -> list[dict[str, Any]]:
         """Recorded requests, oldest first, of the last ``journal_size``: the last ``limit``, or with
         ``after`` the first ``limit`` whose ``seq`` is greater."""
-        sql = (
-            f"SELECT {', '.join(JOURNAL_COLUMNS)}, seq FROM journal "
-            "WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - %s"
-        )
-        params: tuple[Any, ...] = (self._journal_size,)
-        if api_key is not None:
-            sql += " AND api_key = %s"
-            params += (api_key,)
-        if after is not None:
-            sql += " AND seq > %s"
-            params += (after,)
-        sql += " ORDER BY seq" if after is not None else " ORDER BY seq DESC"
-        if limit:
-            sql += " LIMIT %s"
-            params += (limit,)
-        names = (*JOURNAL_COLUMNS, "seq")
-        rows = self._read(sql, params)
-        records = [dict(zip(names, row, strict=True)) for row in (rows if after is not None else reversed(rows))]
-        for record in records:
-            if record["detail"] is not None:
-                record["detail"] = bytes(record["detail"])
-        return records
+        sql, params = journal_query("%s", self._journal_size, api_key, limit, after)
+        return journal_records(self._read(sql, params), after)
 
     # --- life cycle -------------------------------------------------------------------------------------
 

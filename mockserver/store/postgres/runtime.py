@@ -5,6 +5,7 @@ Every instance of a fleet reads them from the database on each use: nothing is c
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from mockserver.engine.faults import FAULT_DRAWS
 from mockserver.engine.records import Delivery, DeliveryState, FaultRule, Watch
 from mockserver.store.postgres.connection import Connection
 from mockserver.store.postgres.schema import ADD_FAULT, DELIVERY_COLUMNS, NEXT, PUT_DELIVERY
-from mockserver.store.sqlite.schema import delivery_of, fault_of
+from mockserver.store.rows import delivery_of, delivery_row, fault_of, fault_row
 
 
 class RuntimeState(Connection):
@@ -57,29 +58,9 @@ class RuntimeState(Connection):
     def add_fault(self, rule: FaultRule) -> FaultRule:
         """Store a rule; its id is 1, 2, … since the last clear."""
         with self._transaction:
-            row = self._conn.execute(
-                ADD_FAULT.encode(),
-                (
-                    rule.operation,
-                    rule.error_id,
-                    rule.times,
-                    rule.probability,
-                    rule.api_key,
-                    rule.at_progress,
-                    rule.hits,
-                ),
-            ).fetchone()
+            row = self._conn.execute(ADD_FAULT.encode(), fault_row(rule)).fetchone()
         assert row is not None
-        return FaultRule(
-            int(row[0]),
-            rule.operation,
-            rule.error_id,
-            rule.times,
-            rule.probability,
-            rule.api_key,
-            rule.at_progress,
-            rule.hits,
-        )
+        return replace(rule, id=int(row[0]))
 
     def fault_rules(self) -> list[FaultRule]:
         """Every fault rule, oldest first."""
@@ -122,23 +103,7 @@ class RuntimeState(Connection):
 
     def put_delivery(self, delivery: Delivery) -> None:
         """Insert a delivery, or update its state, next attempt and attempts."""
-        attempts = orjson.dumps([[a.instant, a.status, a.error] for a in delivery.attempts]).decode()
-        self._write(
-            PUT_DELIVERY,
-            (
-                delivery.id,
-                delivery.task_id,
-                delivery.platform,
-                delivery.event,
-                delivery.url,
-                delivery.body,
-                delivery.due,
-                delivery.secret,
-                delivery.state,
-                delivery.next_at,
-                attempts,
-            ),
-        )
+        self._write(PUT_DELIVERY, delivery_row(delivery))
 
     def deliveries(self, task_id: str | None = None, state: DeliveryState | None = None) -> list[Delivery]:
         """Deliveries (all, a task's, or those in one state), oldest first."""

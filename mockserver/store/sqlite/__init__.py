@@ -47,26 +47,31 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
-
-import orjson
 
 from mockserver.clock import ClockState
 from mockserver.engine.records import Account, Clip, Entry, FaultRule, Persona, Task
+from mockserver.store.rows import (
+    account_of,
+    account_row,
+    entry_of,
+    entry_row,
+    journal_query,
+    journal_records,
+    task_of,
+    task_row,
+)
 from mockserver.store.sqlite.runtime import RuntimeState
 from mockserver.store.sqlite.schema import (
     ACCOUNT_COLUMNS,
     ADD_ENTRY,
     ENTRY_COLUMNS,
     GET_TASK,
-    JOURNAL_COLUMNS,
     PUT_ACCOUNT,
     PUT_TASK,
     TABLES,
     TASK_COLUMNS,
-    account_of,
-    entry_of,
-    task_of,
 )
 
 
@@ -100,28 +105,8 @@ class SqliteStore(RuntimeState):
 
     def put_task(self, task: Task) -> None:
         """Insert or replace a task (its result as one compact JSON blob)."""
-        failure = task.failure
-        charged = task.charged
-        unsettled = failure is not None and any(charged) and self.refund_of(task.id) is None
-        self._write(
-            PUT_TASK,
-            (
-                task.id,
-                task.family,
-                task.api_key,
-                task.created_at,
-                task.started_at,
-                task.ends_at,
-                orjson.dumps(task.result),
-                None if failure is None else failure.error_id,
-                None if failure is None else failure.at,
-                None if failure is None else failure.progress,
-                task.operation,
-                charged[0],
-                charged[1],
-                int(unsettled),
-            ),
-        )
+        unsettled = task.failure is not None and any(task.charged) and self.refund_of(task.id) is None
+        self._write(PUT_TASK, task_row(task, unsettled))
 
     def get_task(self, task_id: str) -> Task | None:
         """A task by id, or None."""
@@ -238,20 +223,7 @@ class SqliteStore(RuntimeState):
 
     def put_account(self, account: Account) -> None:
         """Insert or replace an account (keeping its place in :meth:`accounts`)."""
-        self._write(
-            PUT_ACCOUNT,
-            (
-                account.api_key,
-                account.credits,
-                account.extra_credits,
-                account.qps,
-                account.queue_capacity,
-                account.expires_at,
-                account.usage_limit,
-                account.usage,
-                int(account.invalid_signature),
-            ),
-        )
+        self._write(PUT_ACCOUNT, account_row(account))
         if not self.shared:
             self._accounts[account.api_key] = account
 
@@ -262,34 +234,12 @@ class SqliteStore(RuntimeState):
     def add_entry(self, entry: Entry) -> Entry:
         """Append a ledger entry; its ``seq`` is its row number. A second refund of a task is refused."""
         with self._transaction:
-            cursor = self._conn.execute(
-                ADD_ENTRY,
-                (
-                    entry.api_key,
-                    entry.reason,
-                    entry.credits,
-                    entry.extra_credits,
-                    entry.instant,
-                    entry.task_id,
-                    entry.operation,
-                    entry.error_id,
-                ),
-            )
+            cursor = self._conn.execute(ADD_ENTRY, entry_row(entry))
             if entry.reason == "refund" and entry.task_id is not None:
                 self._conn.execute("UPDATE tasks SET unsettled = 0 WHERE id = ?", (entry.task_id,))
         seq = cursor.lastrowid
         assert seq is not None
-        return Entry(
-            seq,
-            entry.api_key,
-            entry.reason,
-            entry.credits,
-            entry.extra_credits,
-            entry.instant,
-            entry.task_id,
-            entry.operation,
-            entry.error_id,
-        )
+        return replace(entry, seq=seq)
 
     def entries(self, api_key: str | None = None) -> list[Entry]:
         """Ledger entries, oldest first."""
@@ -316,24 +266,8 @@ class SqliteStore(RuntimeState):
         """Recorded requests, oldest first, of the last ``journal_size``: the last ``limit``, or with
         ``after`` the first ``limit`` whose ``seq`` is greater."""
         self.flush()
-        sql = (
-            f"SELECT {', '.join(JOURNAL_COLUMNS)}, seq FROM journal "
-            "WHERE seq > (SELECT coalesce(max(seq), 0) FROM journal) - ?"
-        )
-        params: tuple[Any, ...] = (self._journal_size,)
-        if api_key is not None:
-            sql += " AND api_key = ?"
-            params += (api_key,)
-        if after is not None:
-            sql += " AND seq > ?"
-            params += (after,)
-        sql += " ORDER BY seq" if after is not None else " ORDER BY seq DESC"
-        if limit:
-            sql += " LIMIT ?"
-            params += (limit,)
-        names = (*JOURNAL_COLUMNS, "seq")
-        rows = self._conn.execute(sql, params).fetchall()
-        return [dict(zip(names, row, strict=True)) for row in (rows if after is not None else reversed(rows))]
+        sql, params = journal_query("?", self._journal_size, api_key, limit, after)
+        return journal_records(self._conn.execute(sql, params).fetchall(), after)
 
     # --- life cycle -------------------------------------------------------------------------------------
 

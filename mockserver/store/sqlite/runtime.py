@@ -6,6 +6,7 @@ docstring for the exclusive mode's caches and sequence blocks.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -13,8 +14,9 @@ import orjson
 from mockserver.clock import ClockState
 from mockserver.engine.faults import FAULT_DRAWS
 from mockserver.engine.records import Delivery, DeliveryState, FaultRule, Watch
+from mockserver.store.rows import delivery_of, delivery_row, fault_of, fault_row
 from mockserver.store.sqlite.locking import Connection
-from mockserver.store.sqlite.schema import DELIVERY_COLUMNS, NEXT, PUT_DELIVERY, RESERVE, delivery_of, fault_of
+from mockserver.store.sqlite.schema import DELIVERY_COLUMNS, NEXT, PUT_DELIVERY, RESERVE
 
 #: Exclusive mode: sequence numbers reserved in the file at a time.
 SEQUENCE_BLOCK = 1000
@@ -84,20 +86,11 @@ class RuntimeState(Connection):
         cursor = self._write(
             "INSERT INTO faults (operation, error_id, times, probability, api_key, at_progress, hits) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (rule.operation, rule.error_id, rule.times, rule.probability, rule.api_key, rule.at_progress, rule.hits),
+            fault_row(rule),
         )
         assert cursor.lastrowid is not None
         self._faults = None
-        return FaultRule(
-            cursor.lastrowid,
-            rule.operation,
-            rule.error_id,
-            rule.times,
-            rule.probability,
-            rule.api_key,
-            rule.at_progress,
-            rule.hits,
-        )
+        return replace(rule, id=cursor.lastrowid)
 
     def fault_rules(self) -> list[FaultRule]:
         """Every fault rule, oldest first."""
@@ -148,23 +141,7 @@ class RuntimeState(Connection):
 
     def put_delivery(self, delivery: Delivery) -> None:
         """Insert a delivery, or update its state, next attempt and attempts."""
-        attempts = orjson.dumps([[a.instant, a.status, a.error] for a in delivery.attempts])
-        self._write(
-            PUT_DELIVERY,
-            (
-                delivery.id,
-                delivery.task_id,
-                delivery.platform,
-                delivery.event,
-                delivery.url,
-                delivery.body,
-                delivery.due,
-                delivery.secret,
-                delivery.state,
-                delivery.next_at,
-                attempts,
-            ),
-        )
+        self._write(PUT_DELIVERY, delivery_row(delivery))
 
     def deliveries(self, task_id: str | None = None, state: DeliveryState | None = None) -> list[Delivery]:
         """Deliveries (all, a task's, or those in one state), oldest first."""

@@ -1,12 +1,8 @@
-"""The state file's tables, statements and row mappers (one place to read when the schema changes)."""
+"""The state file's tables and statements (one place to read when the schema changes; rows: ``store.rows``)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-import orjson
-
-from mockserver.engine.records import Account, Attempt, Delivery, Entry, Failure, FaultRule, Reason, Task
+from mockserver.store.rows import JOURNAL_COLUMNS as JOURNAL_COLUMNS
 
 #: Bumped when the tables change incompatibly; a file of another version is refused.
 SCHEMA_VERSION = 4
@@ -113,7 +109,7 @@ ADD_ENTRY = (
     "INSERT INTO ledger (api_key, reason, credits, extra_credits, instant, task_id, operation, error_id) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
-JOURNAL_COLUMNS = ("instant", "method", "path", "operation", "status", "api_key", "error_id", "detail")
+
 ADD_JOURNAL = f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 #: The newest journal entry past which the details (bodies, headers) exceed the byte cap, if any.
 JOURNAL_OVER_BYTES = (
@@ -131,65 +127,3 @@ PUT_DELIVERY = (
     "ON CONFLICT (id) DO UPDATE SET state = excluded.state, next_at = excluded.next_at, "
     "attempts = excluded.attempts"
 )
-
-
-def task_of(row: tuple[Any, ...]) -> Task:
-    (
-        task_id,
-        family,
-        api_key,
-        created_at,
-        started_at,
-        ends_at,
-        result,
-        failure_error,
-        failure_at,
-        failure_progress,
-        operation,
-        charged_credits,
-        charged_extra,
-    ) = row
-    failure = None if failure_error is None else Failure(failure_error, failure_at, failure_progress)
-    return Task(
-        task_id,
-        family,
-        api_key,
-        created_at,
-        started_at,
-        ends_at,
-        orjson.loads(result),
-        failure,
-        operation,
-        (charged_credits, charged_extra),
-    )
-
-
-def account_of(row: tuple[Any, ...]) -> Account:
-    api_key, credits, extra, qps, capacity, expires_at, usage_limit, usage, invalid = row
-    return Account(api_key, credits, extra, qps, capacity, expires_at, usage_limit, usage, bool(invalid))
-
-
-def entry_of(row: tuple[Any, ...]) -> Entry:
-    seq, api_key, reason, credits, extra, instant, task_id, operation, error_id = row
-    return Entry(seq, api_key, cast(Reason, reason), credits, extra, instant, task_id, operation, error_id)
-
-
-def delivery_of(row: tuple[Any, ...]) -> Delivery:
-    delivery_id, task_id, platform, event, url, body, due, secret, state, next_at, attempts = row
-    return Delivery(
-        delivery_id,
-        task_id,
-        platform,
-        event,
-        url,
-        body,
-        due,
-        secret,
-        state,
-        next_at,
-        [Attempt(*attempt) for attempt in orjson.loads(attempts)],
-    )
-
-
-def fault_of(row: tuple[Any, ...]) -> FaultRule:
-    return FaultRule(*row)
