@@ -15,7 +15,7 @@ from tests.helpers import KEY, STORE, ServerFactory
 
 def pytest_report_header() -> str:
     """Say which store the run exercises."""
-    return f"musicapi-mock store: {STORE} (set {TEST_STORE_ENV}=memory|sqlite)"
+    return f"musicapi-mock store: {STORE} (set {TEST_STORE_ENV}=memory|sqlite|postgresql)"
 
 
 @pytest.fixture
