@@ -96,7 +96,12 @@ def drift(args: argparse.Namespace) -> int:
     if not exchanges:
         raise ConfigError(f"{args.dir} holds no recorded exchange")
     if args.mock_url:
-        report = drift_run.run(exchanges, args.mock_url, control_token=args.control_token)
+        import httpx
+
+        try:
+            report = drift_run.run(exchanges, args.mock_url, control_token=args.control_token)
+        except httpx.HTTPError as exc:  # unreachable, or its control plane refused (a token?)
+            raise ConfigError(f"--mock-url {args.mock_url}: {exc}") from None
     else:
         from mockserver.config import Config
         from mockserver.testing import MockServer

@@ -332,3 +332,10 @@ def test_a_live_contract_run_records_as_it_runs_and_the_mock_does_not_drift_from
             assert key.encode() not in path.read_bytes() and b"sk_mock_invalid_signature" not in path.read_bytes()
     report = cli("drift", str(out))
     assert report.returncode == 0 and "no drift" in report.stdout, report.stdout[-3000:]
+
+
+def test_drift_against_an_unreachable_mock_is_a_clear_usage_error(clean: Recording) -> None:
+    """``--mock-url`` nobody answers: exit 2 with the URL named, no traceback."""
+    done = cli("drift", str(clean.out), "--mock-url", "http://127.0.0.1:9")
+    assert done.returncode == 2 and "--mock-url http://127.0.0.1:9" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
