@@ -36,6 +36,10 @@ class ClockError(MockServerError, ValueError):
     """An impossible clock operation (moving time backwards)."""
 
 
+class StoreError(MockServerError):
+    """The durable state could not be saved (a commit failed or rolled back); the request is not answered as done."""
+
+
 class TaskStateError(MockServerError):
     """An operation that the task's state does not allow (e.g. completing a finished task)."""
 

@@ -13,7 +13,7 @@ for fault rules, …); :class:`Store` is all of them. The clock's and the id seq
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -108,8 +108,16 @@ class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStor
         """Around one API request (its handler and its journal record).
 
         A durable store may hold the request's committed transaction open until the journal record is
-        added, so that both commit together; it commits before the scope ends (a no-op in memory).
+        added, so that both commit together; it commits before the scope ends (a no-op in memory) —
+        or, with group commit, at the event loop's next turn (see :meth:`settled`).
         """
+
+    def settled(self) -> Awaitable[None] | None:
+        """Right after :meth:`request`: what the request awaits before it answers (the commit of the
+        transaction holding its work), or None when nothing is uncommitted."""
+
+    def settle_now(self) -> None:
+        """Commit at once what :meth:`settled` waits for."""
 
     # --- tasks, clips, personas ---------------------------------------------------------------------
 

@@ -74,6 +74,19 @@ class Call:
     _data: bytes | None = None
     _json: Any = None
     _parsed: bool = False
+    _headers: dict[str, str] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request headers by lower-case name (the first of a repeated one), decoded once per request.
+
+        Starlette's ``Headers`` scans the raw list on every look-up and raises inside ``get`` for a header
+        that is absent — most look-ups of a call are of absent ones (``prefer``, ``x-mock-scenario``).
+        """
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = header_map(self.request.scope)
+        return headers
 
     @property
     def base_url(self) -> str:
@@ -82,7 +95,7 @@ class Call:
         if public is not None:
             return public
         scope = self.request.scope
-        host = self.request.headers.get("host")
+        host = self.headers.get("host")
         if host:  # the cheap, common case; Starlette's base_url parses a whole URL per request
             return f"{scope['scheme']}://{host}{scope.get('root_path', '')}"
         return str(self.request.base_url).rstrip("/")
@@ -117,7 +130,7 @@ class Call:
 
     def trigger_headers(self) -> TriggerHeaders:
         """The headers that force errors, as plain strings."""
-        headers = self.request.headers
+        headers = self.headers
         prefer = headers.get("prefer")
         if b"__code=" in self.request.scope.get("query_string", b""):  # Prism's query form of Prefer: code=
             prefer = prefer_code(self.request.query_params) or prefer
@@ -147,7 +160,7 @@ class Call:
 
     def api_key(self) -> str:
         """The bearer token; raises 401 when it is missing or malformed."""
-        header = self.request.headers.get("authorization")
+        header = self.headers.get("authorization")
         if header is None or not header.strip():
             raise MockError(CATALOG["auth.missing"])
         scheme, _, token = header.strip().partition(" ")
@@ -162,7 +175,7 @@ class Call:
             return self._data
         request = self.request
         limit = self.ctx.config.max_body_bytes
-        declared = request.headers.get("content-length")
+        declared = self.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise MockError(
                 CATALOG["request.payload_too_large"], f"Request body too large: {declared} bytes (limit {limit})"
@@ -192,7 +205,7 @@ class Call:
         data = await self.raw_bytes()
         if not data.strip():
             raise MockError(CATALOG["request.body_required"])
-        content_type = self.request.headers.get("content-type", "")
+        content_type = self.headers.get("content-type", "")
         media = content_type.split(";", 1)[0].strip().lower()
         if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
             raise MockError(
@@ -226,9 +239,17 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-def lenient_key(request: Request) -> str | None:
+def header_map(scope: Mapping[str, Any]) -> dict[str, str]:
+    """A scope's headers as a dict by name (ASGI names are lower-case); a repeated header keeps its first value."""
+    headers: dict[str, str] = {}
+    for name, value in reversed(scope["headers"]):
+        headers[name.decode("latin-1")] = value.decode("latin-1")
+    return headers
+
+
+def lenient_key(headers: Mapping[str, str]) -> str | None:
     """The bearer token if there is one, without raising (for the journal and logs)."""
-    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    scheme, _, token = headers.get("authorization", "").strip().partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 

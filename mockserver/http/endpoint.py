@@ -28,11 +28,12 @@ from mockserver.catalog import CATALOG
 from mockserver.config import Config
 from mockserver.engine.context import Context
 from mockserver.engine.family import ErrorFormat
+from mockserver.engine.ports import Store
 from mockserver.engine.webhooks import Dispatcher
-from mockserver.errors import MockError
+from mockserver.errors import MockError, StoreError
 from mockserver.http import examples
 from mockserver.http.call import Call, Handler, lenient_key
-from mockserver.http.errors import ERROR_ID_HEADER, render_error
+from mockserver.http.errors import render_error
 from mockserver.http.logs import request_logger
 from mockserver.http.responses import JSONResponse
 from mockserver.spec import CONTROL_SPEC, Operation
@@ -129,10 +130,10 @@ def _cut(name: str, body: bytes | None, limit: int) -> dict[str, Any]:
     return {name: body[:limit].decode("utf-8", "replace"), f"{name}_truncated": len(body) > limit}
 
 
-def _example_asked(request: Request) -> tuple[str, int | None] | None:
-    prefer = request.headers.get("prefer")
-    if (prefer and "example=" in prefer) or b"__example=" in request.scope.get("query_string", b""):
-        return examples.wanted(prefer, request.query_params)
+def _example_asked(call: Call) -> tuple[str, int | None] | None:
+    prefer = call.headers.get("prefer")
+    if (prefer and "example=" in prefer) or b"__example=" in call.request.scope.get("query_string", b""):
+        return examples.wanted(prefer, call.request.query_params)
     return None
 
 
@@ -143,6 +144,24 @@ def _oversized(request: Request) -> MockError | None:
             CATALOG["request.headers_too_large"], f"Request headers too large: {size} bytes (limit {MAX_HEADER_BYTES})"
         )
     return None
+
+
+async def _committed(store: Store, response: Response, fmt: ErrorFormat, config: Config) -> Response:
+    """``response`` once the store has committed what the request did (group commit), or an error if it could not."""
+    pending = store.settled()
+    if pending is None:
+        return response
+    try:
+        await pending
+    except asyncio.CancelledError:  # a graceful shutdown's time is up: commit now rather than lose the answer
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        store.settle_now()
+    except StoreError as exc:
+        quiet.error("%s", exc)
+        return render_error(fmt, MockError(CATALOG["request.internal"]), config.error_fields)
+    return response
 
 
 def endpoint(
@@ -182,7 +201,7 @@ def endpoint(
                 refused = _oversized(request) or (guard(request) if guard is not None else None)
                 if refused is not None:
                     raise refused
-                asked = _example_asked(request) if examples_allowed else None
+                asked = _example_asked(call) if examples_allowed else None
                 if asked is not None:  # Prism's Prefer: example= / ?__example=: the spec's example, no state
                     status, body = examples.example(op, *asked)
                     headers = {examples.EXAMPLE_HEADER: asked[0]}
@@ -209,14 +228,16 @@ def endpoint(
                 record = {
                     "instant": clock.now(),
                     "method": request.method,
-                    "path": request.url.path[:MAX_LOGGED_PATH],
+                    "path": request.scope["path"][:MAX_LOGGED_PATH],
                     "operation": op.operation_id,
                     "status": response.status_code,
-                    "api_key": key_fingerprint(lenient_key(request)),
-                    "error_id": response.headers.get(ERROR_ID_HEADER),
+                    "api_key": key_fingerprint(lenient_key(call.headers)),
+                    "error_id": getattr(response, "error_id", None),
                 }
                 if journal:
                     store.journal({**record, "detail": journal_detail(request, call.received, response, body_bytes)})
+        if not probe:
+            response = await _committed(store, response, fmt, config)
         if log is not None and record is not None:
             log({**record, "ms": (time.perf_counter() - started) * 1000})
         if worker is not None:

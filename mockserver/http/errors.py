@@ -60,7 +60,9 @@ def error_body(fmt: ErrorFormat, error: MockError, fields: tuple[str, ...] = ERR
 def render_error(fmt: ErrorFormat, error: MockError, fields: tuple[str, ...] = ERROR_FIELDS) -> Response:
     """``error`` as a response: its status, its body in ``fmt``, and ``X-Mock-Error-Id``."""
     headers = {ERROR_ID_HEADER: error.spec.id, **error.headers}
-    return JSONResponse(error_body(fmt, error, fields), status_code=error.spec.status, headers=headers)
+    response = JSONResponse(error_body(fmt, error, fields), status_code=error.spec.status, headers=headers)
+    response.error_id = error.spec.id
+    return response
 
 
 class PathFormats:

@@ -12,6 +12,8 @@ class JSONResponse(Response):
     """A JSON response serialized with orjson."""
 
     media_type = "application/json"
+    #: The catalog id of the error this response renders (``X-Mock-Error-Id``), for the journal; None if none.
+    error_id: str | None = None
 
     def render(self, content: Any) -> bytes:
         """Serialize ``content``."""

@@ -54,6 +54,13 @@ class MemoryStore:
         """No-op: nothing to commit."""
         return nullcontext()
 
+    def settled(self) -> None:
+        """Nothing is ever uncommitted in memory."""
+        return None
+
+    def settle_now(self) -> None:
+        """No-op: nothing to commit."""
+
     def put_task(self, task: Task) -> None:
         """Insert or replace a task."""
         self._tasks[task.id] = task

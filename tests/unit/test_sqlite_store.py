@@ -11,7 +11,7 @@ import pytest
 
 from mockserver.catalog import CATALOG
 from mockserver.engine.records import Account, Entry
-from mockserver.errors import MockError
+from mockserver.errors import MockError, StoreError
 from mockserver.store.sqlite import SqliteStore
 
 
@@ -60,7 +60,7 @@ def test_a_task_is_refunded_at_most_once_whatever_the_caller_does(store: SqliteS
     assert len(store.entries("k")) == 1
 
 
-def test_a_request_makes_one_commit_and_makes_it_before_it_ends(path: str) -> None:
+def test_a_request_makes_one_commit_and_answers_only_after_it(path: str) -> None:
     writer, reader = SqliteStore(path, shared=True), SqliteStore(path, shared=True)
     statements: list[str] = []
     writer._conn.set_trace_callback(statements.append)
@@ -70,6 +70,10 @@ def test_a_request_makes_one_commit_and_makes_it_before_it_ends(path: str) -> No
             with writer.transaction():
                 writer.put_account(Account("k", 7))
             writer.journal(record(1))
+        pending = writer.settled()
+        assert pending is not None  # held for the turn's group: not committed yet
+        assert reader.get_account("k") is None
+        await pending
         assert reader.get_account("k") == Account("k", 7)  # committed: another process sees it
 
     asyncio.run(one_request())
@@ -77,6 +81,68 @@ def test_a_request_makes_one_commit_and_makes_it_before_it_ends(path: str) -> No
     assert [r["path"] for r in reader.journal_entries()] == ["/p/1"]
     writer.close()
     reader.close()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_the_requests_of_one_turn_share_one_commit(path: str, shared: bool) -> None:
+    writer = SqliteStore(path, shared=shared)
+    statements: list[str] = []
+    writer._conn.set_trace_callback(statements.append)
+    answered: list[int] = []
+
+    async def one_request(n: int) -> None:
+        with writer.request():
+            with writer.transaction():
+                writer.put_account(Account(f"k{n}", n))
+            writer.journal(record(n))
+        pending = writer.settled()
+        assert pending is not None
+        await pending
+        assert "COMMIT" in statements  # nobody answers before the commit
+        answered.append(n)
+
+    async def turn() -> None:
+        await asyncio.gather(*(one_request(n) for n in range(10)))
+
+    asyncio.run(turn())
+    assert sorted(answered) == list(range(10))
+    assert statements.count("COMMIT") == 1 and statements.count("BEGIN IMMEDIATE") == 1
+    assert {a.api_key for a in writer.accounts()} == {f"k{n}" for n in range(10)}
+    assert len(writer.journal_entries()) == 10
+    writer.close()
+
+
+def test_a_crash_in_a_turn_fails_every_request_of_its_group(path: str) -> None:
+    writer = SqliteStore(path)
+    outcomes: list[str] = []
+
+    async def one_request(n: int) -> None:
+        try:
+            with writer.request(), writer.transaction():
+                writer.put_account(Account(f"k{n}", n))
+                if n == 2:
+                    raise ZeroDivisionError  # not a domain outcome: the whole open transaction rolls back
+        except ZeroDivisionError:
+            outcomes.append("crashed")
+            return
+        pending = writer.settled()
+        try:
+            if pending is not None:
+                await pending
+            outcomes.append("saved")
+        except StoreError:
+            outcomes.append("not saved")
+
+    async def turn() -> None:
+        await asyncio.gather(*(one_request(n) for n in range(4)))
+
+    asyncio.run(turn())
+    saved = {a.api_key for a in writer.accounts()}
+    # the two before the crash rode in its transaction and are told so; the one after it starts afresh
+    assert outcomes.count("crashed") == 1
+    assert outcomes.count("saved") == len(saved) and saved == {"k3"}
+    assert outcomes.count("not saved") == 2
+    writer.close()
 
 
 def test_a_request_that_pauses_commits_before_it_pauses(path: str) -> None:

@@ -91,6 +91,8 @@ class SqliteStore(RuntimeState):
         self._clock: ClockState | None = None
         self._faults: list[FaultRule] | None = None
         self._accounts: dict[str, Account] = {}
+        #: Exclusive mode: the ids of each key's tasks owed a refund, oldest first (a key's: loaded on first use).
+        self._unsettled: dict[str, dict[str, None]] = {}
         #: Exclusive mode: sequence numbers handed out from blocks reserved in the file: (next, limit).
         self._blocks: dict[str, tuple[int, int]] = {}
         super().__init__(path, journal_size, shared=shared, timeout=timeout, journal_bytes=journal_bytes)
@@ -99,6 +101,7 @@ class SqliteStore(RuntimeState):
         self._clock = None
         self._faults = None
         self._accounts.clear()
+        self._unsettled.clear()
         self._blocks.clear()
 
     # --- tasks, clips, personas ---------------------------------------------------------------------
@@ -107,6 +110,12 @@ class SqliteStore(RuntimeState):
         """Insert or replace a task (its result as one compact JSON blob)."""
         unsettled = task.failure is not None and any(task.charged) and self.refund_of(task.id) is None
         self._write(PUT_TASK, task_row(task, unsettled))
+        owed = self._unsettled.get(task.api_key)
+        if owed is not None:
+            if unsettled:
+                owed[task.id] = None
+            else:
+                owed.pop(task.id, None)
 
     def get_task(self, task_id: str) -> Task | None:
         """A task by id, or None."""
@@ -152,8 +161,15 @@ class SqliteStore(RuntimeState):
 
     def unsettled_task_ids(self, api_key: str) -> list[str]:
         """A key's charged tasks with a planned failure and no refund yet."""
-        rows = self._conn.execute("SELECT id FROM tasks WHERE api_key = ? AND unsettled = 1 ORDER BY rowid", (api_key,))
-        return [row[0] for row in rows]
+        owed = self._unsettled.get(api_key)
+        if owed is None:
+            rows = self._conn.execute(
+                "SELECT id FROM tasks WHERE api_key = ? AND unsettled = 1 ORDER BY rowid", (api_key,)
+            )
+            owed = {row[0]: None for row in rows}
+            if not self.shared:
+                self._unsettled[api_key] = owed
+        return list(owed)
 
     def put_clip(self, clip: Clip) -> None:
         """Register a clip."""
@@ -237,6 +253,7 @@ class SqliteStore(RuntimeState):
             cursor = self._conn.execute(ADD_ENTRY, entry_row(entry))
             if entry.reason == "refund" and entry.task_id is not None:
                 self._conn.execute("UPDATE tasks SET unsettled = 0 WHERE id = ?", (entry.task_id,))
+                self._unsettled.get(entry.api_key, {}).pop(entry.task_id, None)
         seq = cursor.lastrowid
         assert seq is not None
         return replace(entry, seq=seq)

@@ -14,6 +14,7 @@ from typing import Any
 from mockserver.errors import ConfigError
 from mockserver.store.sqlite.schema import (
     ADD_JOURNAL,
+    JOURNAL_BYTES,
     JOURNAL_COLUMNS,
     JOURNAL_OVER_BYTES,
     JOURNAL_TRIM_EVERY,
@@ -21,11 +22,16 @@ from mockserver.store.sqlite.schema import (
     SCHEMA,
     SCHEMA_VERSION,
 )
-from mockserver.store.transactions import REQUEST, HeldTransactions
+from mockserver.store.transactions import HeldTransactions
+
+#: Where a journal row holds its detail (bytes, or None).
+DETAIL = JOURNAL_COLUMNS.index("detail")
 
 
 class Connection(HeldTransactions):
     """One connection to a state file, with nested, serialized transactions (the store's base class)."""
+
+    group_commit = True
 
     def __init__(self, path: str, journal_size: int, *, shared: bool, timeout: float, journal_bytes: int) -> None:
         super().__init__()
@@ -38,6 +44,9 @@ class Connection(HeldTransactions):
         self._journal_buffer: list[tuple[Any, ...]] = []
         self._journal_inflight: list[tuple[Any, ...]] = []
         self._flush_scheduled = False
+        #: Exclusive mode: bytes of journal details in the file (None: not counted yet), so the byte cap
+        #: is checked without summing the whole journal each time it is trimmed.
+        self._journal_total: int | None = None
         #: Shared mode: a lock file (``FILE-lock``) serializing the workers' write transactions. SQLite's
         #: own busy handler sleeps a millisecond or more between tries; a blocked ``flock`` wakes at once.
         self._writers: int | None = None
@@ -127,6 +136,7 @@ class Connection(HeldTransactions):
         """Commit (or roll back) the outermost transaction, then let the next writer in."""
         try:
             if commit:
+                self._write_journal()  # the records of the requests this commit answers ride along
                 self._conn.execute("COMMIT")
                 self._journal_inflight.clear()
             else:
@@ -147,6 +157,7 @@ class Connection(HeldTransactions):
     def _rolled_back(self) -> None:
         """Forget caches a rolled-back transaction may have changed; keep its journal records for later."""
         self._forget_caches()
+        self._journal_total = None
         if self._journal_inflight:
             self._journal_buffer[:0] = self._journal_inflight
             self._journal_inflight.clear()
@@ -157,14 +168,15 @@ class Connection(HeldTransactions):
             return self._conn.execute(sql, params)
 
     def journal(self, record: dict[str, Any]) -> None:
-        """Record one API request: at once when shared, else batched (see the module docstring)."""
-        row = tuple(record.get(name) for name in JOURNAL_COLUMNS)
-        if self.shared or (self._held is not None and self._held is REQUEST.get()):  # at once, or with the
-            # transaction this request holds open
-            with self._transaction:
-                self._insert_journal([row])
+        """Record one API request: with the open transaction's commit if there is one; else at once when
+        shared, batched in exclusive mode (see the module docstring)."""
+        self._journal_buffer.append(tuple(record.get(name) for name in JOURNAL_COLUMNS))
+        if self._held is not None:  # written just before the held transaction commits
             return
-        self._journal_buffer.append(row)
+        if self.shared:  # before the request answers: in a transaction of its own (held for its turn)
+            with self._transaction:
+                pass
+            return
         if not self._flush_scheduled:
             try:
                 loop = asyncio.get_running_loop()
@@ -189,15 +201,28 @@ class Connection(HeldTransactions):
             self._insert_journal(rows)
 
     def _insert_journal(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert journal rows, trimming the journal to its size now and then."""
+        """Insert journal rows, trimming the journal to its size and byte cap now and then."""
         conn = self._conn
-        first = last = None
-        for row in rows:
-            last = conn.execute(ADD_JOURNAL, row).lastrowid
-            first = first or last
-        assert first is not None and last is not None
+        conn.executemany(ADD_JOURNAL, rows)
+        last: int = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        first = last - len(rows) + 1  # one statement's rows take consecutive numbers
+        total = self._journal_total
+        if total is not None:
+            total += sum(len(row[DETAIL]) for row in rows if row[DETAIL] is not None)
         if (first - 1) // JOURNAL_TRIM_EVERY != last // JOURNAL_TRIM_EVERY:
-            conn.execute("DELETE FROM journal WHERE seq <= ?", (last - self._journal_size,))
-            over = conn.execute(JOURNAL_OVER_BYTES, (self._journal_bytes,)).fetchone()
-            if over is not None:
-                conn.execute("DELETE FROM journal WHERE seq <= ?", over)
+            if total is None and not self.shared:
+                total = conn.execute(JOURNAL_BYTES).fetchone()[0]
+            total = self._trim(f"seq <= {last - self._journal_size}", total)
+            if total is None or total > self._journal_bytes:
+                over = conn.execute(JOURNAL_OVER_BYTES, (self._journal_bytes,)).fetchone()
+                if over is not None:
+                    total = self._trim(f"seq <= {int(over[0])}", total)
+        self._journal_total = None if self.shared else total
+
+    def _trim(self, where: str, total: int | None) -> int | None:
+        """Delete the journal rows ``where`` holds; the byte count less theirs."""
+        if total is None:
+            self._conn.execute(f"DELETE FROM journal WHERE {where}")
+            return None
+        gone = self._conn.execute(f"DELETE FROM journal WHERE {where} RETURNING coalesce(length(detail), 0)")
+        return total - int(sum(size for (size,) in gone))

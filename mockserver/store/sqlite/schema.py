@@ -112,6 +112,7 @@ ADD_ENTRY = (
 
 ADD_JOURNAL = f"INSERT INTO journal ({', '.join(JOURNAL_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 #: The newest journal entry past which the details (bodies, headers) exceed the byte cap, if any.
+JOURNAL_BYTES = "SELECT coalesce(sum(length(detail)), 0) FROM journal"
 JOURNAL_OVER_BYTES = (
     "SELECT seq FROM (SELECT seq, sum(coalesce(length(detail), 0)) OVER (ORDER BY seq DESC) AS total FROM journal) "
     "WHERE total > ? LIMIT 1"
