@@ -111,6 +111,7 @@ def main() -> int:
     parser.add_argument("--store", choices=("memory", "sqlite", "hello"), default="memory")
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32, help="clients at once (wrk's connections)")
+    parser.add_argument("--workers", type=int, default=1, help="as with serve --workers: >1 opens the state shared")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=40)
     args = parser.parse_args()
@@ -121,7 +122,9 @@ def main() -> int:
             app: Any = build_app()
         else:
             state = str(Path(tmp) / "state.db") if args.store == "sqlite" else None
-            app = create_app(Config(clock="fast", nuro=NuroMode.parse("legacy"), seed=1, state=state))
+            app = create_app(
+                Config(clock="fast", nuro=NuroMode.parse("legacy"), seed=1, state=state, workers=args.workers)
+            )
         profile = cProfile.Profile() if args.profile else None
         figures = asyncio.run(run(app, args.requests, args.concurrency, profile))
     print(f"{args.store}: create {figures['create_us']:.1f} µs, poll {figures['poll_us']:.1f} µs per request")
