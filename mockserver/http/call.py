@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from mockserver.catalog import CATALOG, FamilyErrors
@@ -182,7 +182,13 @@ class Call:
             )
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        more = True
+        while more:  # ASGI's receive() directly: Starlette's stream() is an async generator per request
+            message = await request.receive()
+            if message["type"] != "http.request":
+                raise ClientDisconnect()
+            chunk = message.get("body", b"")
+            more = message.get("more_body", False)
             size += len(chunk)
             if size > limit:
                 raise MockError(CATALOG["request.payload_too_large"], f"Request body too large (limit {limit} bytes)")
@@ -190,7 +196,7 @@ class Call:
         waited = request.scope.get("extensions", {}).get(BODY_TIMED_OUT)
         if waited is not None:  # the protocol ended a body that stopped arriving
             raise MockError(CATALOG["request.timeout"], f"Request body stalled: no data for {waited:g} s")
-        self._data = b"".join(chunks)
+        self._data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._data
 
     @property

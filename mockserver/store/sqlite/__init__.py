@@ -22,9 +22,12 @@ Durability and isolation:
 * Workers take turns to write through a lock file (``FILE-lock``, ``flock``): a blocked worker wakes
   the moment the lock is free, where SQLite's busy handler would sleep a millisecond or more. Busy is
   waited for, never reported as an error.
-* **One commit per request**: inside :meth:`SqliteStore.request` a committed transaction is held open
-  until the request's journal record has joined it (or the request pauses, or another request needs
-  the database); the answer is sent only after the commit.
+* **Group commit**: inside :meth:`SqliteStore.request` a committed transaction is held open, and every
+  request of the same turn of the event loop writes into it (its journal record too); it commits once,
+  at the next turn, and each of those requests answers only after that commit
+  (:meth:`~mockserver.store.transactions.HeldTransactions.settled`). Under load that is one commit for
+  dozens of requests; a crash (not a domain error) in one of them rolls the group back, and the others
+  answer ``request.internal`` rather than a success that was not saved.
 
 Two modes, chosen by whoever opens the file:
 
