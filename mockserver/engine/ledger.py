@@ -8,7 +8,6 @@ key: ``sum of entries == balance`` and ``granted + adjusted == balance + debits 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from mockserver.engine.records import Account, Entry
 
@@ -22,18 +21,15 @@ def debit(account: Account, cost: int) -> tuple[Account, int, int]:
     """
     from_extra = min(account.extra_credits, cost)
     from_credits = cost - from_extra
-    updated = replace(
-        account,
-        credits=account.credits - from_credits,
-        extra_credits=account.extra_credits - from_extra,
-        usage=account.usage + 1,
+    updated = account.with_balances(
+        account.credits - from_credits, account.extra_credits - from_extra, account.usage + 1
     )
     return updated, from_credits, from_extra
 
 
 def credit_back(account: Account, credits: int, extra_credits: int) -> Account:
     """Return a debit's amounts to their pools."""
-    return replace(account, credits=account.credits + credits, extra_credits=account.extra_credits + extra_credits)
+    return account.with_balances(account.credits + credits, account.extra_credits + extra_credits, account.usage)
 
 
 def totals(entries: Iterable[Entry]) -> dict[str, int]:

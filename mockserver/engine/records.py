@@ -176,6 +176,20 @@ class Account:
         """Credits available for spending."""
         return self.credits + self.extra_credits
 
+    def with_balances(self, credits: int, extra_credits: int, usage: int) -> Account:
+        """This account with other balances and usage (``dataclasses.replace`` costs a create ~2 µs more)."""
+        return Account(
+            self.api_key,
+            credits,
+            extra_credits,
+            self.qps,
+            self.queue_capacity,
+            self.expires_at,
+            self.usage_limit,
+            usage,
+            self.invalid_signature,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
@@ -195,6 +209,20 @@ class Entry:
     def amount(self) -> int:
         """The total signed delta."""
         return self.credits + self.extra_credits
+
+    def numbered(self, seq: int) -> Entry:
+        """This entry with its place in the ledger."""
+        return Entry(
+            seq,
+            self.api_key,
+            self.reason,
+            self.credits,
+            self.extra_credits,
+            self.instant,
+            self.task_id,
+            self.operation,
+            self.error_id,
+        )
 
 
 @dataclass

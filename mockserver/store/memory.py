@@ -162,7 +162,7 @@ class MemoryStore:
 
     def add_entry(self, entry: Entry) -> Entry:
         """Append a ledger entry with the next sequence number."""
-        stored = replace(entry, seq=len(self._entries) + 1)
+        stored = entry.numbered(len(self._entries) + 1)
         self._entries.append(stored)
         self._entries_by_key.setdefault(stored.api_key, []).append(stored)
         if stored.reason == "refund" and stored.task_id is not None:

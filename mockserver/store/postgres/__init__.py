@@ -27,7 +27,6 @@ the write lock.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from mockserver.engine.records import Account, Clip, Entry, Persona, Task
@@ -204,7 +203,7 @@ class PostgresStore(RuntimeState):
             if entry.reason == "refund" and entry.task_id is not None:
                 self._conn.execute("UPDATE tasks SET unsettled = 0 WHERE id = %s", (entry.task_id,))
         assert row is not None
-        return replace(entry, seq=int(row[0]))
+        return entry.numbered(int(row[0]))
 
     def entries(self, api_key: str | None = None) -> list[Entry]:
         """Ledger entries, oldest first."""

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from mockserver.clock import ClockState
@@ -259,7 +258,7 @@ class SqliteStore(RuntimeState):
                 self._unsettled.get(entry.api_key, {}).pop(entry.task_id, None)
         seq = cursor.lastrowid
         assert seq is not None
-        return replace(entry, seq=seq)
+        return entry.numbered(seq)
 
     def entries(self, api_key: str | None = None) -> list[Entry]:
         """Ledger entries, oldest first."""
