@@ -119,6 +119,10 @@ class Store(ClockStateStore, SequenceStore, WindowStore, FaultStore, WebhookStor
     def settle_now(self) -> None:
         """Commit at once what :meth:`settled` waits for."""
 
+    def writable(self) -> Awaitable[None] | None:
+        """Before a request's handler: what it awaits so that it may write without blocking the event
+        loop (another process's turn to write), or None."""
+
     # --- tasks, clips, personas ---------------------------------------------------------------------
 
     def put_task(self, task: Task) -> None:

@@ -146,6 +146,15 @@ def _oversized(request: Request) -> MockError | None:
     return None
 
 
+def _shutting_down(request: Request, fmt: ErrorFormat, config: Config) -> Response:
+    """The answer to a request cancelled by a graceful shutdown whose time is up (503, in the API's format)."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+    quiet.warning("shutting down: answered %s %s 503", request.method, request.scope["path"])
+    return render_error(fmt, MockError(CATALOG["request.shutting_down"]), config.error_fields)
+
+
 async def _committed(store: Store, response: Response, fmt: ErrorFormat, config: Config) -> Response:
     """``response`` once the store has committed what the request did (group commit), or an error if it could not."""
     pending = store.settled()
@@ -192,6 +201,12 @@ def endpoint(
     async def run(request: Request) -> Response:
         started = time.perf_counter() if log is not None else 0.0
         if not probe:
+            ready = store.writable()
+            if ready is not None:  # another worker's turn to write: wait for ours without blocking the loop
+                try:
+                    await ready
+                except asyncio.CancelledError:
+                    return _shutting_down(request, fmt, config)
             clock.sync()  # another worker may have moved the shared clock
             webhooks.resume()
         record: dict[str, Any] | None = None
@@ -213,11 +228,7 @@ def endpoint(
             except asyncio.CancelledError:
                 # uvicorn cancels what still runs when a graceful shutdown's time is up: an answer in the API's
                 # format instead of its plain-text 500 and a traceback. Nothing else cancels a request's task.
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()
-                quiet.warning("shutting down: answered %s %s 503", request.method, request.url.path)
-                response = render_error(fmt, MockError(CATALOG["request.shutting_down"]), config.error_fields)
+                response = _shutting_down(request, fmt, config)
             except ClientDisconnect:  # the client went away mid-body: nobody to answer, nothing to trace
                 quiet.info("client disconnected during %s %s", request.method, request.url.path)
                 response = Response(status_code=400)

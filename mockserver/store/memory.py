@@ -58,6 +58,10 @@ class MemoryStore:
         """Nothing is ever uncommitted in memory."""
         return None
 
+    def writable(self) -> None:
+        """Nothing to wait for before writing."""
+        return None
+
     def settle_now(self) -> None:
         """No-op: nothing to commit."""
 

@@ -128,6 +128,10 @@ class HeldTransactions:
                 self._group = asyncio.get_running_loop().create_future()
             return self._group
 
+    def writable(self) -> Awaitable[None] | None:
+        """What a request awaits before its handler so that it may write (None: nothing to wait for)."""
+        return None
+
     def settle_now(self) -> None:
         """Commit at once what :meth:`settled` waits for (a request cancelled while it waited)."""
         with self._lock:

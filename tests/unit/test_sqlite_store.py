@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +228,73 @@ def test_a_schema_1_file_is_migrated_in_place(tmp_path: Path) -> None:
         reopened.close()
     version = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
     assert version == 4
+
+
+def test_a_worker_waits_for_the_other_workers_turn_without_blocking_its_event_loop(path: str) -> None:
+    a, b = SqliteStore(path, shared=True), SqliteStore(path, shared=True)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # another worker, in the middle of a write
+        with a.transaction():
+            a.put_account(Account("a", 1))
+            holding.set()
+            release.wait(5)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    assert holding.wait(5)
+    seen_waiting: list[bool] = []
+
+    async def main() -> None:
+        pending = b.writable()
+        assert pending is not None  # the other worker's turn
+
+        async def meanwhile() -> None:  # this loop still runs while the request waits
+            for _ in range(3):
+                seen_waiting.append(not asyncio.ensure_future(pending).done())
+                await asyncio.sleep(0.01)
+            release.set()
+
+        await asyncio.gather(pending, meanwhile())
+        assert b.writable() is None  # this worker's turn now
+        with b.request(), b.transaction():
+            b.put_account(Account("b", 2))
+        settled = b.settled()
+        if settled is not None:
+            await settled
+
+    asyncio.run(main())
+    other.join()
+    assert seen_waiting == [True, True, True]
+    assert {account.api_key for account in b.accounts()} == {"a", "b"}
+    a.close()
+    b.close()
+
+
+def test_a_turn_taken_for_a_request_that_writes_nothing_goes_back(path: str) -> None:
+    a, b = SqliteStore(path, shared=True), SqliteStore(path, shared=True)
+
+    probe = os.open(f"{path}-lock", os.O_RDWR)
+
+    def free() -> bool:
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(probe, fcntl.LOCK_UN)
+        return True
+
+    async def main() -> None:
+        assert b.writable() is None  # free: taken at once
+        assert not free()
+        await asyncio.sleep(0)  # the request wrote nothing: the turn goes back
+        await asyncio.sleep(0)
+        assert free()
+
+    asyncio.run(main())
+    with a.transaction():
+        a.put_account(Account("a", 1))
+    assert [account.api_key for account in b.accounts()] == ["a"]
+    os.close(probe)
+    a.close()
+    b.close()

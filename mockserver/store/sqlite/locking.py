@@ -6,9 +6,9 @@ See the package docstring (:mod:`mockserver.store.sqlite`) for why each of these
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import os
 import sqlite3
+from collections.abc import Awaitable
 from typing import Any
 
 from mockserver.errors import ConfigError
@@ -22,6 +22,7 @@ from mockserver.store.sqlite.schema import (
     SCHEMA,
     SCHEMA_VERSION,
 )
+from mockserver.store.sqlite.writers import WriterLock
 from mockserver.store.transactions import HeldTransactions
 
 #: Where a journal row holds its detail (bytes, or None).
@@ -50,11 +51,13 @@ class Connection(HeldTransactions):
         #: Shared mode: a lock file (``FILE-lock``) serializing the workers' write transactions. SQLite's
         #: own busy handler sleeps a millisecond or more between tries; a blocked ``flock`` wakes at once.
         self._writers: int | None = None
+        self._writer_lock: WriterLock | None = None
         if shared:
             try:
                 self._writers = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
                 raise ConfigError(f"state file {path}: cannot create its lock file ({exc})") from None
+            self._writer_lock = WriterLock(self._writers, self._writes_idle)
         try:
             # a short wait while opening: a file locked by a running single-process server is refused quickly
             self._conn = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
@@ -76,6 +79,7 @@ class Connection(HeldTransactions):
         if self._writers is not None:
             os.close(self._writers)
             self._writers = None
+            self._writer_lock = None
 
     def _open(self) -> None:
         """Set the file's modes and create (or check) its tables; errors as :class:`ConfigError`."""
@@ -120,8 +124,8 @@ class Connection(HeldTransactions):
 
     def _begin(self) -> None:
         """Start the outermost transaction: the workers' lock first, then SQLite's write lock."""
-        if self._writers is not None:
-            fcntl.flock(self._writers, fcntl.LOCK_EX)
+        if self._writer_lock is not None:
+            self._writer_lock.acquire()
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             self._write_journal()  # buffered journal records ride along with this commit
@@ -151,8 +155,17 @@ class Connection(HeldTransactions):
             self._release_writers()
 
     def _release_writers(self) -> None:
-        if self._writers is not None:
-            fcntl.flock(self._writers, fcntl.LOCK_UN)
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+
+    def _writes_idle(self) -> bool:
+        """No transaction open nor held (the workers' lock taken for a request may go back)."""
+        return self._depth == 0 and self._held is None and not self._conn.in_transaction
+
+    def writable(self) -> Awaitable[None] | None:
+        """Shared mode: what a request awaits before its handler, so that waiting for the other workers'
+        turn does not block the event loop (see :mod:`mockserver.store.sqlite.writers`); else None."""
+        return None if self._writer_lock is None else self._writer_lock.wait()
 
     def _rolled_back(self) -> None:
         """Forget caches a rolled-back transaction may have changed; keep its journal records for later."""
