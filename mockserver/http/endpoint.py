@@ -1,9 +1,11 @@
 """``endpoint()``: one operation's handler as a Starlette endpoint, with what every request does around it.
 
-Around each call: re-read the shared clock (another worker may have moved it), resume webhook delivery
-once per process, bracket the call in the store's request scope (a durable store commits the request's
-writes and its journal record together), render a domain error in the operation's family format,
-record the call in the journal, write the request log line, and name the worker that answered.
+Around each call: wait for this worker's turn to write (``--workers``: without blocking the event loop),
+re-read the shared clock (another worker may have moved it), resume webhook delivery once per process,
+bracket the call in the store's request scope (a durable store commits the request's writes and its
+journal record together, with those of the other requests of the same event-loop turn), render a domain
+error in the operation's family format, record the call in the journal, answer only once the store has
+committed, write the request log line, and name the worker that answered.
 """
 
 from __future__ import annotations
@@ -146,11 +148,16 @@ def _oversized(request: Request) -> MockError | None:
     return None
 
 
-def _shutting_down(request: Request, fmt: ErrorFormat, config: Config) -> Response:
-    """The answer to a request cancelled by a graceful shutdown whose time is up (503, in the API's format)."""
+def _uncancel() -> None:
+    """Carry on after uvicorn cancelled the request (a graceful shutdown whose time is up)."""
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
+
+
+def _shutting_down(request: Request, fmt: ErrorFormat, config: Config) -> Response:
+    """The answer to a request cancelled by a graceful shutdown whose time is up (503, in the API's format)."""
+    _uncancel()
     quiet.warning("shutting down: answered %s %s 503", request.method, request.scope["path"])
     return render_error(fmt, MockError(CATALOG["request.shutting_down"]), config.error_fields)
 
@@ -163,9 +170,7 @@ async def _committed(store: Store, response: Response, fmt: ErrorFormat, config:
     try:
         await pending
     except asyncio.CancelledError:  # a graceful shutdown's time is up: commit now rather than lose the answer
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
+        _uncancel()
         store.settle_now()
     except StoreError as exc:
         quiet.error("%s", exc)

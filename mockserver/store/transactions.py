@@ -15,6 +15,7 @@ one per request, under load a commit for dozens of creates.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ from contextvars import ContextVar
 from types import TracebackType
 
 from mockserver.errors import MockError, StoreError
+
+log = logging.getLogger("musicapi_mock")
 
 #: The API request the running code serves (see :meth:`SqliteStore.request`): an identity, or None.
 REQUEST: ContextVar[object | None] = ContextVar("musicapi_mock_request", default=None)
@@ -154,7 +157,10 @@ class HeldTransactions:
         with self._lock:
             self._commit_scheduled = False
             if self._depth == 0:
-                self._release_held()
+                try:
+                    self._release_held()
+                except Exception as exc:  # the requests of the group were told (StoreError): no traceback
+                    log.error("a group commit failed and was rolled back: %s", exc)
 
     def _release_held(self) -> None:
         """Commit the held transaction, if any."""

@@ -473,3 +473,34 @@ def test_workers_without_a_state_file_share_a_temporary_one(tmp_path: Path) -> N
         server.stop()
         assert server.process.returncode == 0
     assert not temporary.exists() and not temporary.parent.exists()
+
+
+def test_a_create_whose_commit_fails_is_answered_as_an_error_and_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockserver.testing import MockServer
+
+    config = Config(clock="manual", nuro=NuroMode.parse("legacy"), state=str(tmp_path / "state.db"))
+    with MockServer(config, api_key="sk_commit_fails") as server:
+        store: Any = server.app.state.mock.ctx.store
+        real_end = store._end
+        failures = [True]
+
+        def end(commit: bool) -> None:
+            if commit and failures and failures.pop():
+                real_end(False)  # the disk refused it: nothing of the transaction is kept
+                raise sqlite3.OperationalError("disk I/O error")
+            real_end(commit)
+
+        before = server.control.balance()["credits"]
+        with httpx.Client(base_url=server.url, headers=server.headers) as http:
+            monkeypatch.setattr(store, "_end", end)
+            refused = http.post("/api/v1/nuro/create", json=VOCAL)
+            accepted = http.post("/api/v1/nuro/create", json=VOCAL)
+        assert refused.status_code == 500, refused.text
+        assert refused.headers["x-mock-error-id"] == "request.internal"
+        assert set(refused.json()) == {"type", "message"}  # Nuro's error format, no traceback
+        assert accepted.status_code == 200, accepted.text
+        # only the second create was saved: one task, one debit
+        assert [t["task_id"] for t in server.control.tasks()] == [accepted.json()["task_id"]]
+        assert before - server.control.balance()["credits"] == 10

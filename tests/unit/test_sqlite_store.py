@@ -298,3 +298,23 @@ def test_a_turn_taken_for_a_request_that_writes_nothing_goes_back(path: str) -> 
     os.close(probe)
     a.close()
     b.close()
+
+
+def test_reading_the_journal_sees_the_records_of_the_turn_not_yet_committed(path: str) -> None:
+    store = SqliteStore(path)
+
+    async def turn() -> None:
+        with store.request():
+            with store.transaction():
+                store.put_account(Account("k", 1))
+            store.journal(record(1))
+        # a second request of the same turn (the control plane's journal read) joins the held group
+        with store.request():
+            paths = [r["path"] for r in store.journal_entries()]
+        assert paths == ["/p/1"]
+        settled = store.settled()
+        if settled is not None:
+            await settled
+
+    asyncio.run(turn())
+    store.close()

@@ -203,8 +203,8 @@ class Connection(HeldTransactions):
         """Write the buffered journal records (one transaction)."""
         self._flush_scheduled = False
         if self._journal_buffer:
-            with self.transaction():  # entering writes them
-                pass
+            with self.transaction():  # written here too when it joins a transaction already open (group commit)
+                self._write_journal()
 
     def _write_journal(self) -> None:
         """Inside a transaction: insert the buffered journal records."""
